@@ -1,0 +1,111 @@
+"""API: ``@sct.differentiate`` and the object it returns.
+
+Contract (relied on by tests, the CLI and users):
+- ``differentiate(fn, wrt=None)``, also ``@differentiate(wrt=("x", "w"))``.
+  ``wrt`` names the parameters to differentiate, by default all, in
+  signature order; the others are passed as usual and get no derivative.
+- Calling the result calls the original function, unchanged.
+- ``.tangent(*args, *dots)`` -> ``(value, value_dot)``, one dot per wrt
+  parameter; ``.adjoint(*args, value_bar)`` -> tuple of one adjoint per wrt
+  parameter (always a tuple); ``.grad(*args)`` is ``.adjoint(*args, 1.0)``.
+- ``.tangent_source`` / ``.adjoint_source`` are the generated source, and
+  ``.tangent`` / ``.adjoint`` are the functions compiled from exactly that text.
+
+The transformation runs on first use, not at decoration time, so a function
+may call helpers defined further down its module.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+from . import emit, pipeline, source
+
+
+class Differentiated:
+    """A function together with its generated tangent and adjoint."""
+
+    def __init__(self, fn: Callable[..., Any], wrt: Sequence[str] | str | None = None):
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self._wrt = wrt
+        self._transformed: pipeline.Transformed | None = None
+        self._compiled: dict[str, Callable[..., Any]] = {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<sct.differentiate {self.fn.__module__}.{self.fn.__qualname__} wrt={self.wrt}>"
+
+    # ---- the pipeline, run once -------------------------------------------
+
+    def _namespace(self) -> dict[str, Any]:
+        """The user's globals and closure values, as the generated code sees them."""
+        namespace = dict(self.fn.__globals__)
+        code = self.fn.__code__
+        for name, cell in zip(code.co_freevars, self.fn.__closure__ or ()):
+            try:
+                namespace[name] = cell.cell_contents
+            except ValueError:  # an empty cell: not yet assigned
+                pass
+        return namespace
+
+    @property
+    def transformed(self) -> pipeline.Transformed:
+        """All the pipeline's stages for this function (transforming on first use)."""
+        if self._transformed is None:
+            fs = source.for_callable(self.fn)
+            namespace = self._namespace()
+            result = pipeline.transform(fs, self._wrt, known_globals=namespace)
+            text = emit.module_source(fs.file.filename, result.functions_source(), result.imports)
+            compiled = emit.compile_functions(text, f"{self.fn.__qualname__}", namespace)
+            self._compiled = {
+                "tangent": compiled[result.tangent.name],  # type: ignore[union-attr]
+                "adjoint": compiled[result.adjoint.name],  # type: ignore[union-attr]
+            }
+            self._transformed = result
+        return self._transformed
+
+    @property
+    def wrt(self) -> list[str]:
+        return self.transformed.wrt
+
+    @property
+    def tangent(self) -> Callable[..., Any]:
+        """``tangent(*args, *dots) -> (value, value_dot)``."""
+        self.transformed
+        return self._compiled["tangent"]
+
+    @property
+    def adjoint(self) -> Callable[..., Any]:
+        """``adjoint(*args, value_bar) -> (adjoint of each wrt parameter,)``."""
+        self.transformed
+        return self._compiled["adjoint"]
+
+    def grad(self, *args: Any) -> tuple[Any, ...]:
+        """The gradient of a scalar-valued function: ``adjoint(*args, 1.0)``."""
+        return self.adjoint(*args, 1.0)
+
+    @property
+    def tangent_source(self) -> str:
+        return self.transformed.tangent_source
+
+    @property
+    def adjoint_source(self) -> str:
+        return self.transformed.adjoint_source
+
+    @property
+    def normalized_source(self) -> str:
+        """The function in three-address form, as the pipeline sees it."""
+        return self.transformed.normalized_source
+
+
+def differentiate(
+    fn: Callable[..., Any] | None = None, *, wrt: Sequence[str] | str | None = None
+) -> Any:
+    """Differentiate ``fn``; usable as ``@differentiate`` and ``@differentiate(wrt=...)``."""
+    if fn is None:
+        return lambda f: Differentiated(f, wrt)
+    return Differentiated(fn, wrt)

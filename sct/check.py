@@ -1,0 +1,274 @@
+"""Check: reject what sct cannot differentiate, with a position, before any rewriting.
+
+Contract: :func:`check` walks the user's ``FunctionDef`` (the original CST,
+inside its whole file) and raises a located :class:`~sct.errors.SctError`
+for the first construct outside the supported subset, saying what to write
+instead. Everything that passes is something :mod:`sct.normalize` can put in
+three-address form and :mod:`sct.rules` can differentiate.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import libcst as cst
+import libcst.matchers as m
+
+from . import rules
+from .errors import NoRuleError, UndefinedNameError, UnsupportedError
+from .source import FunctionSource
+
+# Constructs with no place in differentiable code, and what to do instead.
+_REJECTED: dict[type, tuple[str, str]] = {
+    cst.Lambda: ("a `lambda` expression", "define the function with `def` at the top level of the module"),
+    cst.FunctionDef: ("a nested function definition", "define the function at the top level of the module"),
+    cst.ClassDef: ("a class definition", "define classes outside the differentiated function"),
+    cst.ListComp: ("a list comprehension", "write an explicit loop"),
+    cst.SetComp: ("a set comprehension", "write an explicit loop"),
+    cst.DictComp: ("a dict comprehension", "write an explicit loop"),
+    cst.GeneratorExp: ("a generator expression", "write an explicit loop"),
+    cst.Try: ("a `try` statement", "handle errors outside the differentiated function"),
+    cst.With: ("a `with` statement", "move it outside the differentiated function"),
+    cst.Yield: ("`yield`", "return the values instead of generating them"),
+    cst.Await: ("`await`", "differentiate synchronous code"),
+    cst.Global: ("a `global` statement", "pass the value as a parameter and return the new one"),
+    cst.Nonlocal: ("a `nonlocal` statement", "pass the value as a parameter and return the new one"),
+    cst.Raise: ("a `raise` statement", "validate inputs before calling the differentiated function"),
+    cst.Del: ("a `del` statement", "drop the `del`; let the variable go out of scope"),
+    cst.Import: ("an `import` inside the function", "import at the top of the module"),
+    cst.ImportFrom: ("an `import` inside the function", "import at the top of the module"),
+    cst.NamedExpr: ("an assignment expression (`:=`)", "assign in a statement of its own"),
+    cst.StarredElement: ("starred unpacking", "name each value"),
+    cst.Subscript: ("indexing or slicing", "pass the elements as separate parameters"),
+    cst.List: ("a list", "use separate variables"),
+    cst.Dict: ("a dict", "use separate variables"),
+    cst.Set: ("a set", "use separate variables"),
+    cst.SimpleString: ("a string", "keep strings outside the differentiated function"),
+    cst.ConcatenatedString: ("a string", "keep strings outside the differentiated function"),
+    cst.FormattedString: ("an f-string", "keep strings outside the differentiated function"),
+    cst.Imaginary: ("a complex number", "sct differentiates real-valued code"),
+    cst.Assert: ("an `assert` statement", "check inputs before calling the differentiated function"),
+}
+
+# Control flow arrives with the control-flow issue; until then it is rejected here.
+_CONTROL_FLOW: dict[type, tuple[str, str]] = {
+    cst.If: ("an `if` statement", "branches are not supported yet; use sct.relu or abs for kinks"),
+    cst.IfExp: ("a conditional expression", "branches are not supported yet"),
+    cst.For: ("a `for` loop", "loops are not supported yet; unroll the loop"),
+    cst.While: ("a `while` loop", "loops are not supported yet; unroll the loop"),
+    cst.Break: ("`break`", "loops are not supported yet"),
+    cst.Continue: ("`continue`", "loops are not supported yet"),
+    cst.Comparison: ("a comparison", "comparisons come with branches, which are not supported yet"),
+    cst.BooleanOperation: ("`and` / `or`", "boolean logic comes with branches, not supported yet"),
+}
+
+_OPERATORS = {
+    cst.Add: "+",
+    cst.Subtract: "-",
+    cst.Multiply: "*",
+    cst.Divide: "/",
+    cst.Power: "**",
+    cst.FloorDivide: "//",
+    cst.Modulo: "%",
+}
+
+
+def binary_op_key(op: cst.BaseBinaryOp) -> str | None:
+    return _OPERATORS.get(type(op))
+
+
+def aug_op_key(op: cst.BaseAugOp) -> str | None:
+    table = {
+        cst.AddAssign: "+",
+        cst.SubtractAssign: "-",
+        cst.MultiplyAssign: "*",
+        cst.DivideAssign: "/",
+        cst.PowerAssign: "**",
+        cst.FloorDivideAssign: "//",
+        cst.ModuloAssign: "%",
+    }
+    return table.get(type(op))
+
+
+def callee_key(fs: FunctionSource, func: cst.BaseExpression) -> str | None:
+    """The rule-table key a call's function resolves to, through the file's imports."""
+    for qualified in sorted(fs.file.qualified_names(func)):
+        key = rules.canonical(qualified)
+        if key in rules.known_ops():
+            return key
+    return None
+
+
+def callee_label(func: cst.BaseExpression) -> str:
+    return cst.Module([]).code_for_node(func)
+
+
+class _Checker(cst.CSTVisitor):
+    def __init__(self, fs: FunctionSource, known_globals: set[str]):
+        self.fs = fs
+        self.known_globals = known_globals
+        self.defined = set(fs.params) | _assigned_names(fs.node.body)
+
+    def fail(self, node: cst.CSTNode, what: str, hint: str, cls: type = UnsupportedError) -> None:
+        raise cls(what, self.fs.file.location(node), hint)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for table in (_REJECTED, _CONTROL_FLOW):
+            if type(node) in table:
+                what, hint = table[type(node)]
+                self.fail(node, f"{what} is not supported in a differentiated function", hint)
+        return super().on_visit(node)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if binary_op_key(node.operator) is None:
+            op = cst.Module([]).code_for_node(node.operator).strip()
+            self.fail(node, f"the operator `{op}` has no derivative rule", "write it with + - * / **", NoRuleError)
+
+    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
+        if not isinstance(node.operator, (cst.Minus, cst.Plus)):
+            op = cst.Module([]).code_for_node(node.operator).strip()
+            self.fail(node, f"the operator `{op}` is not supported here", "use unary minus or plus")
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if aug_op_key(node.operator) is None:
+            self.fail(node, "this augmented assignment has no derivative rule", "write it with += -= *= /= **=")
+        if not isinstance(node.target, cst.Name):
+            self.fail(node.target, "only a plain name can be the target of an augmented assignment", "assign to a variable")
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._check_target(target.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        if node.value is None:
+            self.fail(node, "an annotation without a value", "assign a value")
+        self._check_target(node.target)
+        node.value.visit(self)  # type: ignore[union-attr]
+        return False  # the annotation itself is not code
+
+    def _check_target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            return
+        if isinstance(target, (cst.Tuple, cst.List)) and all(
+            isinstance(e.value, cst.Name) and not isinstance(e, cst.StarredElement) for e in target.elements
+        ):
+            return
+        self.fail(target, "this assignment target is not supported", "assign to a name or a tuple of names")
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        key = callee_key(self.fs, node.func)
+        label = callee_label(node.func)
+        if key is None:
+            self.fail(
+                node,
+                f"`{label}` has no derivative rule",
+                "sct differentiates the math functions, abs/pow/float, and sct.relu, sct.heaviside, "
+                "sct.mse, sct.sigmoid (see the README's table); compute anything else outside the "
+                "function and pass it in as an argument",
+                NoRuleError,
+            )
+        for arg in node.args:
+            if arg.keyword is not None or arg.star:
+                self.fail(arg, f"keyword or starred arguments to `{label}`", "pass the arguments by position")
+        arities = rules.arities(key)  # type: ignore[arg-type]
+        if len(node.args) not in arities:
+            want = " or ".join(map(str, arities))
+            self.fail(node, f"`{label}` called with {len(node.args)} arguments; its rule takes {want}", "check the call")
+        for arg in node.args:
+            arg.value.visit(self)
+        return False  # the function's own name is checked by resolution above
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        names = self.fs.file.qualified_names(node)
+        if not names & rules.CONSTANTS:
+            self.fail(
+                node,
+                f"the attribute `{cst.Module([]).code_for_node(node)}` is not supported",
+                "only module constants such as math.pi can be read; pass other values as arguments",
+            )
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.defined or node.value in self.known_globals:
+            return
+        if node.value in {"True", "False", "None"}:
+            return
+        qualified = self.fs.file.qualified_names(node)
+        if qualified and not any(q.startswith(self.fs.name + ".<locals>") for q in qualified):
+            return
+        self.fail(
+            node,
+            f"the name `{node.value}` is not defined",
+            "define it before use, pass it as a parameter, or import it at the top of the module",
+            UndefinedNameError,
+        )
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is None:
+            self.fail(node, "a `return` without a value", "return the value to differentiate")
+
+    def visit_Expr(self, node: cst.Expr) -> bool:
+        if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
+            return False  # a docstring
+        self.fail(node, "an expression statement has no effect on the result", "assign its value or remove it")
+        return False
+
+
+def _assigned_names(body: cst.BaseSuite) -> set[str]:
+    found: set[str] = set()
+
+    class Assigned(cst.CSTVisitor):
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            for name in m.findall(n.target, m.Name()):
+                found.add(name.value)  # type: ignore[attr-defined]
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            for name in m.findall(n.target, m.Name()):
+                found.add(name.value)  # type: ignore[attr-defined]
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            for name in m.findall(n.target, m.Name()):
+                found.add(name.value)  # type: ignore[attr-defined]
+
+        def visit_For(self, n: cst.For) -> None:
+            for name in m.findall(n.target, m.Name()):
+                found.add(name.value)  # type: ignore[attr-defined]
+
+    body.visit(Assigned())
+    return found
+
+
+def check(fs: FunctionSource, known_globals: Iterable[str] = ()) -> None:
+    """Raise a located error for the first unsupported construct in ``fs``."""
+    params = fs.node.params
+    for bad, what in (
+        (params.star_arg, "*args"),
+        (params.star_kwarg, "**kwargs"),
+    ):
+        if isinstance(bad, cst.Param):
+            raise UnsupportedError(f"{what} parameters are not supported", fs.file.location(bad), "name each parameter")
+    if params.kwonly_params:
+        raise UnsupportedError(
+            "keyword-only parameters are not supported", fs.file.location(params.kwonly_params[0]), "make them positional"
+        )
+    if params.posonly_params:
+        raise UnsupportedError(
+            "positional-only parameters are not supported", fs.file.location(params.posonly_params[0]), "drop the `/`"
+        )
+    body = fs.node.body
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
+    last = statements[-1] if statements else None
+    ends_with_return = isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)
+    if not ends_with_return:
+        raise UnsupportedError(
+            f"`{fs.name}` does not end with `return`", fs.file.location(fs.node), "return the value to differentiate"
+        )
+    checker = _Checker(fs, set(known_globals))
+    for i, stmt in enumerate(statements):
+        for small in getattr(stmt, "body", ()) if isinstance(stmt, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Return) and (stmt is not last or small is not stmt.body[-1]):
+                raise UnsupportedError(
+                    "a `return` before the end of the function", fs.file.location(small),
+                    "early returns come with control flow; return once, at the end",
+                )
+        stmt.visit(checker)

@@ -1,0 +1,130 @@
+"""CLI: ``sct transform`` and ``sct table``.
+
+Contract: the CLI reads files with libcst and never imports or runs them.
+Success exits 0. A problem with the input exits 1 with one clean diagnostic on
+stderr (``file:line:col``, the source line, a caret, what to do); bad
+command-line usage exits 2. A bug inside sct exits 3 and says so. No Python
+traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import emit, pipeline, source
+from .errors import InternalError, SctError, UsageError
+from .names import Namer
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sct", description="Source-transformation automatic differentiation for Python."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("transform", help="write the tangent and/or adjoint of functions in FILE")
+    t.add_argument("file", metavar="FILE")
+    t.add_argument("--function", "-f", action="append", metavar="NAME", help="a function to transform (repeatable; default: all)")
+    t.add_argument("--mode", choices=("tangent", "adjoint", "both"), default="both")
+    t.add_argument("--wrt", metavar="A,B", help="parameters to differentiate (default: all)")
+    t.add_argument("--stage", choices=("normalize", "output"), default="output", help="print the normalized program instead")
+    t.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+
+    tb = sub.add_parser("table", help="print the exercise's table (values, partials, tangents, adjoints)")
+    tb.add_argument("file", metavar="FILE")
+    tb.add_argument("--function", "-f", required=True, metavar="NAME")
+    tb.add_argument("--at", required=True, metavar="x=5,w=2,...", help="the point: a value for every parameter")
+    tb.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    tb.add_argument("-o", "--output", metavar="OUT")
+    return parser
+
+
+def transform_file(path: str, functions: Sequence[str] | None, mode: str, wrt: str | None) -> str:
+    """The generated module for the requested functions of ``path``."""
+    file = source.read_file(path)
+    chosen = source.select_functions(file, list(functions or []))
+    modes = ("tangent", "adjoint") if mode == "both" else (mode,)
+    taken = pipeline.file_names(file)
+    namer = Namer(taken)
+    bindings, lines = pipeline.module_imports(file)
+    imports = emit.Imports(taken, bindings, lines)
+    parts: list[str] = []
+    for fs in chosen:
+        result = pipeline.transform(fs, wrt, modes, namer=namer, imports=imports)
+        parts.extend(result.functions_source())
+    return emit.module_source(path, parts, imports)
+
+
+def normalized_file(path: str, functions: Sequence[str] | None) -> str:
+    file = source.read_file(path)
+    out = []
+    for fs in source.select_functions(file, list(functions or [])):
+        out.append(pipeline.transform(fs, modes=()).normalized_source)
+    return "\n\n".join(out)
+
+
+def parse_point(text: str, params: Sequence[str], function: str) -> dict[str, float]:
+    """``x=5,w=2`` -> {"x": 5.0, "w": 2.0}, with every parameter given."""
+    point: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--at expects name=value pairs, got {item!r}", hint="write --at x=5,w=2")
+        name = name.strip()
+        if name not in params:
+            raise UsageError(f"--at names {name!r}, not a parameter of {function!r}", hint=f"parameters: {', '.join(params)}")
+        try:
+            point[name] = float(value)
+        except ValueError:
+            raise UsageError(f"--at {name}={value.strip()}: not a number", hint="give a decimal number such as 2.5") from None
+    missing = [p for p in params if p not in point]
+    if missing:
+        raise UsageError(f"--at gives no value for {', '.join(missing)}", hint=f"give every parameter: {', '.join(params)}")
+    return point
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(text)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "transform":
+        if args.stage == "normalize":
+            _write(normalized_file(args.file, args.function), args.output)
+        else:
+            _write(transform_file(args.file, args.function, args.mode, args.wrt), args.output)
+    elif args.command == "table":
+        from . import table
+
+        file = source.read_file(args.file)
+        (fs,) = source.select_functions(file, [args.function])
+        point = parse_point(args.at, fs.params, fs.name)
+        _write(table.render(table.build(fs, point), args.format), args.output)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except SctError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
+    except InternalError as exc:
+        print(f"internal error in sct (a bug; please report it with your input): {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Expression building for generated code: arithmetic that simplifies as it builds.
+
+Contract: :func:`add`, :func:`mul`, ... return libcst expressions with the
+identities applied (``0 * e`` and ``e * 1`` never appear; integer literals
+are folded, so ``x ** (2 - 1)`` becomes ``x``), and :func:`parenthesize`
+adds exactly the parentheses that precedence requires. No float is ever
+introduced: folding stays within the literals the rules and the user wrote,
+so generated code stays exact on ``fractions.Fraction`` inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+
+Expr = cst.BaseExpression
+
+_PRECEDENCE: dict[type, int] = {
+    cst.Or: 2,
+    cst.And: 3,
+    cst.BitOr: 6,
+    cst.BitXor: 7,
+    cst.BitAnd: 8,
+    cst.LeftShift: 9,
+    cst.RightShift: 9,
+    cst.Add: 10,
+    cst.Subtract: 10,
+    cst.Multiply: 11,
+    cst.Divide: 11,
+    cst.FloorDivide: 11,
+    cst.Modulo: 11,
+    cst.MatrixMultiply: 11,
+    cst.Power: 13,
+}
+
+
+def name(identifier: str) -> cst.Name:
+    return cst.Name(identifier)
+
+
+def number(value: int | float) -> Expr:
+    """A literal; negative values become a unary minus."""
+    if value < 0:
+        return cst.UnaryOperation(cst.Minus(), number(-value))
+    if isinstance(value, int):
+        return cst.Integer(str(value))
+    return cst.Float(repr(value))
+
+
+def literal_value(node: Expr) -> int | float | None:
+    """The number a literal denotes (``-2`` included), or None."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return node.evaluated_value
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = literal_value(node.expression)
+        return None if inner is None else -inner
+    return None
+
+
+def is_zero(node: Expr) -> bool:
+    return literal_value(node) == 0
+
+
+def is_one(node: Expr) -> bool:
+    return literal_value(node) == 1
+
+
+def _binary(left: Expr, op: cst.BaseBinaryOp, right: Expr) -> Expr:
+    return cst.BinaryOperation(left=left, operator=op, right=right)
+
+
+def _fold(left: Expr, op: cst.BaseBinaryOp, right: Expr) -> Expr | None:
+    """Fold two literals when the result is exact and no float appears from ints."""
+    a, b = literal_value(left), literal_value(right)
+    if a is None or b is None:
+        return None
+    if isinstance(op, cst.Add):
+        return number(a + b)
+    if isinstance(op, cst.Subtract):
+        return number(a - b)
+    if isinstance(op, cst.Multiply):
+        return number(a * b)
+    if isinstance(op, cst.Power) and isinstance(a, int) and isinstance(b, int) and 0 <= b <= 8:
+        return number(a**b)
+    return None
+
+
+def neg(e: Expr) -> Expr:
+    value = literal_value(e)
+    if value is not None:
+        return number(-value)
+    if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus):
+        return e.expression
+    return cst.UnaryOperation(cst.Minus(), e)
+
+
+def _unminus(e: Expr) -> tuple[bool, Expr]:
+    """(True, -e) when ``e`` reads as a negation: ``-a``, ``-2 * a``, ``-a / b``."""
+    if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus) and not e.lpar:
+        return True, e.expression
+    if isinstance(e, cst.BinaryOperation) and isinstance(e.operator, (cst.Multiply, cst.Divide)) and not e.lpar:
+        negative, inner = _unminus(e.left)
+        if negative:
+            return True, e.with_changes(left=inner) if not is_one(inner) or isinstance(e.operator, cst.Divide) else e.right
+    value = literal_value(e)
+    if value is not None and value < 0:
+        return True, number(-value)
+    return False, e
+
+
+def add(a: Expr, b: Expr) -> Expr:
+    if is_zero(a):
+        return b
+    if is_zero(b):
+        return a
+    negative, inner = _unminus(b)
+    if negative:
+        return sub(a, inner)
+    return _fold(a, cst.Add(), b) or _binary(a, cst.Add(), b)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    if is_zero(b):
+        return a
+    if is_zero(a):
+        return neg(b)
+    negative, inner = _unminus(b)
+    if negative:
+        return add(a, inner)
+    return _fold(a, cst.Subtract(), b) or _binary(a, cst.Subtract(), b)
+
+
+def mul(a: Expr, b: Expr) -> Expr:
+    if is_zero(a) or is_zero(b):
+        return number(0)
+    if is_one(a):
+        return b
+    if is_one(b):
+        return a
+    if literal_value(a) == -1:
+        return neg(b)
+    if literal_value(b) == -1:
+        return neg(a)
+    folded = _fold(a, cst.Multiply(), b)
+    if folded is not None:
+        return folded
+    if isinstance(a, cst.UnaryOperation) and isinstance(a.operator, cst.Minus) and literal_value(a) is None:
+        return neg(mul(a.expression, b))
+    return _binary(a, cst.Multiply(), b)
+
+
+def div(a: Expr, b: Expr) -> Expr:
+    if is_one(b):
+        return a
+    if is_zero(a):
+        return number(0)
+    return _binary(a, cst.Divide(), b)
+
+
+def power(a: Expr, b: Expr) -> Expr:
+    if is_one(b):
+        return a
+    if is_zero(b):
+        return number(1)
+    return _fold(a, cst.Power(), b) or _binary(a, cst.Power(), b)
+
+
+def tuple_(items: Sequence[Expr]) -> cst.Tuple:
+    """``a, b`` (``a,`` for one item), without parentheses."""
+    elements = [cst.Element(item, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for item in items]
+    if len(elements) > 1:
+        elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return cst.Tuple(elements, lpar=[], rpar=[])
+
+
+def total(terms: Sequence[Expr]) -> Expr:
+    """The sum of ``terms`` (0 when there are none)."""
+    result: Expr = number(0)
+    for term in terms:
+        result = add(result, term)
+    return result
+
+
+class _Simplifier(cst.CSTTransformer):
+    """Re-apply the identities bottom-up after a rule template is filled in."""
+
+    def leave_BinaryOperation(self, original: cst.BinaryOperation, updated: cst.BinaryOperation) -> Expr:
+        if updated.lpar:
+            return updated
+        op, a, b = updated.operator, updated.left, updated.right
+        if isinstance(op, cst.Add):
+            return add(a, b)
+        if isinstance(op, cst.Subtract):
+            return sub(a, b)
+        if isinstance(op, cst.Multiply):
+            return mul(a, b)
+        if isinstance(op, cst.Divide):
+            return div(a, b)
+        if isinstance(op, cst.Power):
+            return power(a, b)
+        return updated
+
+    def leave_UnaryOperation(self, original: cst.UnaryOperation, updated: cst.UnaryOperation) -> Expr:
+        if isinstance(updated.operator, cst.Minus) and not updated.lpar:
+            return neg(updated.expression)
+        return updated
+
+
+def _strip_parens(node: Expr) -> Expr:
+    class Strip(cst.CSTTransformer):
+        def leave_BinaryOperation(self, o, u):  # type: ignore[no-untyped-def]
+            return u.with_changes(lpar=(), rpar=())
+
+        def leave_UnaryOperation(self, o, u):  # type: ignore[no-untyped-def]
+            return u.with_changes(lpar=(), rpar=())
+
+    return node.visit(Strip())  # type: ignore[return-value]
+
+
+def simplify(node: Expr) -> Expr:
+    """Apply the identities to an expression built from a template."""
+    return _strip_parens(node).visit(_Simplifier())  # type: ignore[return-value]
+
+
+def _precedence(node: Expr) -> int:
+    if node.lpar:
+        return 100
+    if isinstance(node, cst.BinaryOperation):
+        return _PRECEDENCE[type(node.operator)]
+    if isinstance(node, cst.BooleanOperation):
+        return _PRECEDENCE[type(node.operator)]
+    if isinstance(node, cst.UnaryOperation):
+        return 4 if isinstance(node.operator, cst.Not) else 12
+    if isinstance(node, cst.Comparison):
+        return 5
+    if isinstance(node, (cst.IfExp, cst.Lambda)):
+        return 1
+    if isinstance(node, cst.NamedExpr):
+        return 0
+    return 100
+
+
+def _wrap(node: Expr) -> Expr:
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+class _Parenthesizer(cst.CSTTransformer):
+    def leave_BinaryOperation(self, original: cst.BinaryOperation, updated: cst.BinaryOperation) -> Expr:
+        p = _PRECEDENCE[type(updated.operator)]
+        right_assoc = isinstance(updated.operator, cst.Power)
+        left, right = updated.left, updated.right
+        if _precedence(left) < p or (right_assoc and _precedence(left) <= p):
+            left = _wrap(left)
+        if _precedence(right) < p or (not right_assoc and _precedence(right) == p):
+            right = _wrap(right)
+        return updated.with_changes(left=left, right=right)
+
+    def leave_UnaryOperation(self, original: cst.UnaryOperation, updated: cst.UnaryOperation) -> Expr:
+        p = 4 if isinstance(updated.operator, cst.Not) else 12
+        if _precedence(updated.expression) < p:
+            return updated.with_changes(expression=_wrap(updated.expression))
+        return updated
+
+    def leave_BooleanOperation(self, original: cst.BooleanOperation, updated: cst.BooleanOperation) -> Expr:
+        p = _PRECEDENCE[type(updated.operator)]
+        left, right = updated.left, updated.right
+        if _precedence(left) < p:
+            left = _wrap(left)
+        if _precedence(right) <= p:
+            right = _wrap(right)
+        return updated.with_changes(left=left, right=right)
+
+
+def parenthesize(node: cst.CSTNode) -> cst.CSTNode:
+    """Add the parentheses precedence needs, and no others."""
+    return node.visit(_Parenthesizer())
+
+
+def code(node: cst.CSTNode) -> str:
+    """Source text of a node."""
+    return cst.Module([]).code_for_node(parenthesize(node))

@@ -1,0 +1,209 @@
+"""IR: the normalized program, one operation per statement.
+
+Contract: a :class:`Function` is the user's function in three-address form,
+the exercise's own shape (``v = w * x``): every :class:`Assign` computes one
+operation on *atoms* (names and literals) or copies an atom. Control flow
+keeps its structure (:class:`If`, :class:`For`, :class:`While`). Every
+statement remembers its :class:`Origin`, the line of the user's file it came
+from, which becomes the provenance comment of generated code.
+
+Expressions are libcst nodes, so any stage's program prints as Python
+(:func:`to_source`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+import libcst as cst
+
+from . import expr as E
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a statement came from: a line of the user's file and its text."""
+
+    line: int
+    text: str
+
+    def comment(self) -> str:
+        return f"# line {self.line}: {self.text}"
+
+
+@dataclass
+class Assign:
+    """``target = value``: one operation ``op`` on ``args``, or a copy (op None)."""
+
+    target: str
+    value: E.Expr
+    op: str | None
+    args: tuple[E.Expr, ...]
+    origin: Origin
+
+    @property
+    def reads(self) -> list[str]:
+        return names_in(self.value)
+
+
+@dataclass
+class AugAssign:
+    """``target += value``: the chain rule's accumulation into an adjoint."""
+
+    target: str
+    value: E.Expr
+    origin: Origin
+
+    @property
+    def reads(self) -> list[str]:
+        return [self.target] + names_in(self.value)
+
+
+@dataclass
+class ExprStmt:
+    """An expression evaluated for its effect (``stack.append(x)``)."""
+
+    value: E.Expr
+    origin: Origin
+
+
+@dataclass
+class Return:
+    value: E.Expr
+    origin: Origin
+
+
+@dataclass
+class If:
+    test: E.Expr
+    body: list["Stmt"]
+    orelse: list["Stmt"]
+    origin: Origin
+
+
+@dataclass
+class For:
+    target: str
+    iter: E.Expr
+    body: list["Stmt"]
+    origin: Origin
+
+
+@dataclass
+class While:
+    test: E.Expr
+    body: list["Stmt"]
+    origin: Origin
+
+
+@dataclass
+class Break:
+    origin: Origin
+
+
+@dataclass
+class Continue:
+    origin: Origin
+
+
+Stmt = Union[Assign, AugAssign, ExprStmt, Return, If, For, While, Break, Continue]
+
+
+@dataclass
+class Function:
+    """A normalized function: name, parameters, body."""
+
+    name: str
+    params: list[str]
+    body: list[Stmt]
+    filename: str = ""
+    line: int = 0
+    locals: set[str] = field(default_factory=set)
+
+
+def names_in(node: cst.CSTNode) -> list[str]:
+    """Names read by an expression, in order, without attribute names."""
+    found: list[str] = []
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n.value)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)  # a keyword's name is not a read
+            return False
+
+    node.visit(Reader())
+    return found
+
+
+def walk(body: list[Stmt]) -> Iterator[Stmt]:
+    """Every statement, nested ones included, in program order."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, If):
+            yield from walk(stmt.body)
+            yield from walk(stmt.orelse)
+        elif isinstance(stmt, (For, While)):
+            yield from walk(stmt.body)
+
+
+def assigned(body: list[Stmt]) -> set[str]:
+    out: set[str] = set()
+    for stmt in walk(body):
+        if isinstance(stmt, (Assign, AugAssign)):
+            out.add(stmt.target)
+        elif isinstance(stmt, For):
+            out.add(stmt.target)
+    return out
+
+
+# ---- printing -------------------------------------------------------------
+
+
+def _line(text: str, indent: int) -> str:
+    return "    " * indent + text
+
+
+def _lines(body: list[Stmt], indent: int, last: list[Origin | None]) -> list[str]:
+    out: list[str] = []
+    for stmt in body:
+        if stmt.origin != last[0]:
+            out.append(_line(stmt.origin.comment(), indent))
+            last[0] = stmt.origin
+        if isinstance(stmt, Assign):
+            out.append(_line(f"{stmt.target} = {E.code(stmt.value)}", indent))
+        elif isinstance(stmt, AugAssign):
+            out.append(_line(f"{stmt.target} += {E.code(stmt.value)}", indent))
+        elif isinstance(stmt, ExprStmt):
+            out.append(_line(E.code(stmt.value), indent))
+        elif isinstance(stmt, Return):
+            out.append(_line(f"return {E.code(stmt.value)}", indent))
+        elif isinstance(stmt, If):
+            out.append(_line(f"if {E.code(stmt.test)}:", indent))
+            out.extend(_lines(stmt.body, indent + 1, last) or [_line("pass", indent + 1)])
+            if stmt.orelse:
+                out.append(_line("else:", indent))
+                out.extend(_lines(stmt.orelse, indent + 1, last))
+        elif isinstance(stmt, For):
+            out.append(_line(f"for {stmt.target} in {E.code(stmt.iter)}:", indent))
+            out.extend(_lines(stmt.body, indent + 1, last) or [_line("pass", indent + 1)])
+        elif isinstance(stmt, While):
+            out.append(_line(f"while {E.code(stmt.test)}:", indent))
+            out.extend(_lines(stmt.body, indent + 1, last) or [_line("pass", indent + 1)])
+        elif isinstance(stmt, Break):
+            out.append(_line("break", indent))
+        elif isinstance(stmt, Continue):
+            out.append(_line("continue", indent))
+    return out
+
+
+def to_source(fn: Function) -> str:
+    """The normalized program as Python, with provenance comments."""
+    head = f"def {fn.name}({', '.join(fn.params)}):"
+    return "\n".join([head] + (_lines(fn.body, 1, [None]) or ["    pass"])) + "\n"

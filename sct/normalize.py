@@ -1,0 +1,189 @@
+"""Normalize: the user's function in three-address form, one operation per statement.
+
+Contract: :func:`normalize` turns a checked ``FunctionDef`` into an
+:class:`~sct.ir.Function` in which every assignment applies one operation to
+atoms (names and literals) or copies an atom, exactly the shape of the
+exercise (``v = w * x``; ``z = v + b``). Nested expressions get temporaries
+``t1, t2, ...`` in evaluation order; augmented assignments become plain ones;
+tuple assignments become one copy per name; an assignment never reads its own
+target (``x = x * y`` becomes ``t1 = x * y; x = t1``), so the value an
+operation reads is never the value it overwrites. ``return <expr>`` becomes
+an assignment to ``result`` and ``return result``. Every statement keeps the
+user's line as its :class:`~sct.ir.Origin`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from . import expr as E
+from . import ir
+from .check import aug_op_key, binary_op_key, callee_key
+from .errors import InternalError
+from .names import Namer
+from .source import FunctionSource
+
+
+class _Normalizer:
+    def __init__(self, fs: FunctionSource, namer: Namer):
+        self.fs = fs
+        self.namer = namer
+
+    # ---- expressions ------------------------------------------------------
+
+    def atom(self, node: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> E.Expr:
+        """An atom holding ``node``'s value, emitting statements for its operations."""
+        if isinstance(node, cst.Name):
+            return cst.Name(node.value)
+        if _is_constant(node):
+            return _bare(node)
+        value, op, args = self.operation(node, out, origin)
+        target = self.namer.temp()
+        out.append(ir.Assign(target, value, op, args, origin))
+        return cst.Name(target)
+
+    def operation(
+        self, node: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin
+    ) -> tuple[E.Expr, str | None, tuple[E.Expr, ...]]:
+        """``node`` as one operation on atoms: (expression, rule key, operands)."""
+        if isinstance(node, cst.Name) or _is_constant(node):
+            a = self.atom(node, out, origin)
+            return a, None, (a,)
+        if isinstance(node, cst.BinaryOperation):
+            key = binary_op_key(node.operator)
+            left = self.atom(node.left, out, origin)
+            right = self.atom(node.right, out, origin)
+            value = cst.BinaryOperation(left=left, operator=type(node.operator)(), right=right)
+            return value, key, (left, right)
+        if isinstance(node, cst.UnaryOperation):
+            operand = self.atom(node.expression, out, origin)
+            key = "u-" if isinstance(node.operator, cst.Minus) else "u+"
+            return cst.UnaryOperation(type(node.operator)(), operand), key, (operand,)
+        if isinstance(node, cst.Call):
+            key = callee_key(self.fs, node.func)
+            args = tuple(self.atom(a.value, out, origin) for a in node.args)
+            call = cst.Call(func=_bare(node.func), args=[cst.Arg(a) for a in args])
+            return call, key, args
+        raise InternalError(f"normalize: unexpected expression {type(node).__name__} (check let it through)")
+
+    # ---- statements -------------------------------------------------------
+
+    def origin(self, node: cst.CSTNode) -> ir.Origin:
+        line = self.fs.file.positions[node].start.line
+        text = re.sub(r"\s+", " ", cst.Module([]).code_for_node(node)).strip()
+        if isinstance(node, (cst.If, cst.For, cst.While)):
+            text = text.split(":")[0] + ":"
+        return ir.Origin(line, text if len(text) <= 72 else text[:69] + "...")
+
+    def assign(self, target: str, value: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> None:
+        expr, op, args = self.operation(value, out, origin)
+        if op is not None and target in ir.names_in(expr):
+            temp = self.namer.temp()
+            out.append(ir.Assign(temp, expr, op, args, origin))
+            expr, op, args = cst.Name(temp), None, (cst.Name(temp),)
+        out.append(ir.Assign(target, expr, op, args, origin))
+
+    def small(self, node: cst.BaseSmallStatement, origin: ir.Origin, out: list[ir.Stmt]) -> None:
+        if isinstance(node, cst.Assign):
+            for t in node.targets:
+                self.assign_to(t.target, node.value, out, origin)
+        elif isinstance(node, cst.AnnAssign):
+            self.assign_to(node.target, node.value, out, origin)  # type: ignore[arg-type]
+        elif isinstance(node, cst.AugAssign):
+            op = aug_op_key(node.operator)
+            binop = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply, "/": cst.Divide,
+                     "**": cst.Power, "//": cst.FloorDivide, "%": cst.Modulo}[op]  # type: ignore[index]
+            value = cst.BinaryOperation(left=node.target, operator=binop(), right=node.value)
+            self.assign(node.target.value, value, out, origin)  # type: ignore[attr-defined]
+        elif isinstance(node, cst.Return):
+            self.returns(node.value, out, origin)  # type: ignore[arg-type]
+        elif isinstance(node, (cst.Pass, cst.Expr)):
+            pass  # `pass` and docstrings
+        else:
+            raise InternalError(f"normalize: unexpected statement {type(node).__name__}")
+
+    def assign_to(self, target: cst.BaseExpression, value: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> None:
+        if isinstance(target, cst.Name):
+            self.assign(target.value, value, out, origin)
+            return
+        names = [e.value.value for e in target.elements]  # type: ignore[attr-defined]
+        if not isinstance(value, (cst.Tuple, cst.List)) or len(value.elements) != len(names):
+            raise _unpack_error(self.fs, value, len(names))
+        # Evaluate every right-hand side first, as Python does, then copy.
+        atoms = [self.atom(e.value, out, origin) for e in value.elements]
+        staged = []
+        for a in atoms:
+            if isinstance(a, cst.Name) and a.value in names:
+                temp = self.namer.temp()
+                out.append(ir.Assign(temp, a, None, (a,), origin))
+                a = cst.Name(temp)
+            staged.append(a)
+        for name, a in zip(names, staged):
+            out.append(ir.Assign(name, a, None, (a,), origin))
+
+    def returns(self, value: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> None:
+        if isinstance(value, cst.Name):
+            out.append(ir.Return(cst.Name(value.value), origin))
+            return
+        result = self.namer.fresh("result")
+        self.assign(result, value, out, origin)
+        out.append(ir.Return(cst.Name(result), origin))
+
+    def body(self, block: cst.BaseSuite) -> list[ir.Stmt]:
+        out: list[ir.Stmt] = []
+        statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
+        for stmt in statements:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    self.small(small, self.origin(small), out)
+            else:
+                raise InternalError(f"normalize: unexpected compound statement {type(stmt).__name__}")
+        return out
+
+
+def _is_constant(node: cst.BaseExpression) -> bool:
+    """A literal, a module constant (math.pi), or arithmetic on those alone."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.Name) and node.value in {"True", "False", "None"}:
+        return True
+    if isinstance(node, cst.Attribute):
+        return True  # check admits only module constants
+    if isinstance(node, cst.UnaryOperation):
+        return _is_constant(node.expression)
+    if isinstance(node, cst.BinaryOperation):
+        return _is_constant(node.left) and _is_constant(node.right)
+    return False
+
+
+def _bare(node: cst.BaseExpression) -> E.Expr:
+    """A copy of ``node`` without its parentheses and whitespace."""
+
+    class Strip(cst.CSTTransformer):
+        def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
+            if hasattr(updated, "lpar") and updated.lpar:
+                updated = updated.with_changes(lpar=(), rpar=())
+            return updated
+
+    return E.simplify(node.visit(Strip()))  # type: ignore[arg-type]
+
+
+def _unpack_error(fs: FunctionSource, value: cst.BaseExpression, n: int) -> Exception:
+    from .errors import UnsupportedError
+
+    return UnsupportedError(
+        f"unpacking into {n} names needs a tuple of {n} values on the right",
+        fs.file.location(value),
+        "write `a, b = x, y` or assign each name separately",
+    )
+
+
+def normalize(fs: FunctionSource, namer: Namer) -> ir.Function:
+    """The three-address form of a checked function."""
+    n = _Normalizer(fs, namer)
+    body = n.body(fs.node.body)
+    fn = ir.Function(fs.name, fs.params, body, fs.file.filename, fs.file.positions[fs.node].start.line)
+    fn.locals = ir.assigned(body) | set(fs.params)
+    return fn

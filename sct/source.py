@@ -1,0 +1,189 @@
+"""Source: where a function's text comes from, and positions in the user's file.
+
+Contract: sct never runs the code it reads. :func:`read_file` parses a file
+with libcst; :func:`for_callable` finds a live function's definition in the
+file it came from (through ``inspect``), so that both the CLI and the
+decorator hand the same thing to the pipeline: a :class:`FunctionSource`, the
+``FunctionDef`` node inside its whole parsed module. Every later error is
+located against that module, so line numbers are the user's file's, never
+counted from a snippet.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import libcst as cst
+from libcst.metadata import (
+    CodeRange,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+)
+
+from .errors import Location, SourceError, SyntaxProblem, UsageError
+
+
+@dataclass
+class SourceFile:
+    """A parsed user file with the metadata the pipeline asks of it."""
+
+    filename: str
+    text: str
+    wrapper: MetadataWrapper
+    positions: Mapping[cst.CSTNode, CodeRange] = field(repr=False)
+    _qualnames: Any = field(default=None, repr=False)
+    _parents: Any = field(default=None, repr=False)
+
+    @property
+    def module(self) -> cst.Module:
+        return self.wrapper.module
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def location(self, node: cst.CSTNode) -> Location:
+        """The file position where ``node`` starts, with its source line."""
+        start = self.positions[node].start
+        lines = self.lines
+        text = lines[start.line - 1] if 0 < start.line <= len(lines) else ""
+        return Location(self.filename, start.line, start.column, text)
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        """What a name or attribute refers to, resolved through the file's imports."""
+        if self._qualnames is None:
+            self._qualnames = self.wrapper.resolve(QualifiedNameProvider)
+        found = self._qualnames.get(node, ())
+        if not isinstance(found, (set, frozenset)):
+            found = found()  # libcst resolves some entries lazily
+        return {q.name for q in found}
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if self._parents is None:
+            self._parents = self.wrapper.resolve(ParentNodeProvider)
+        return self._parents.get(node)
+
+    def top_level_functions(self) -> dict[str, cst.FunctionDef]:
+        return {
+            stmt.name.value: stmt
+            for stmt in self.module.body
+            if isinstance(stmt, cst.FunctionDef)
+        }
+
+
+@dataclass
+class FunctionSource:
+    """One function to differentiate: its node inside its parsed file."""
+
+    file: SourceFile
+    node: cst.FunctionDef
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+    @property
+    def params(self) -> list[str]:
+        return [p.name.value for p in self.node.params.params]
+
+
+def parse(text: str, filename: str) -> SourceFile:
+    """Parse ``text``; a syntax error becomes a located :class:`SyntaxProblem`."""
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        lines = text.splitlines()
+        line = exc.editor_line
+        source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+        where = Location(filename, line, max(exc.editor_column - 1, 0), source_line)
+        message = exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message
+        raise SyntaxProblem(
+            f"this is not valid Python ({message})", where, "fix the syntax, then run sct again"
+        ) from None
+    wrapper = MetadataWrapper(module)
+    return SourceFile(filename, text, wrapper, wrapper.resolve(PositionProvider))
+
+
+def read_file(path: str | Path) -> SourceFile:
+    """Read and parse a file without importing it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path} is a directory, not a Python file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read {path}: {exc}") from None
+    return parse(text, str(path))
+
+
+def select_functions(file: SourceFile, names: list[str] | None) -> list[FunctionSource]:
+    """The named top-level functions of ``file`` (all of them when ``names`` is empty)."""
+    functions = file.top_level_functions()
+    if not names:
+        if not functions:
+            raise UsageError(f"{file.filename} defines no top-level function")
+        return [FunctionSource(file, node) for node in functions.values()]
+    chosen = []
+    for name in names:
+        if name not in functions:
+            known = ", ".join(functions) or "none"
+            raise UsageError(
+                f"{file.filename} has no top-level function named {name!r}",
+                hint=f"functions defined there: {known}",
+            )
+        chosen.append(FunctionSource(file, functions[name]))
+    return chosen
+
+
+_SOURCE_CACHE: dict[tuple[str, float], SourceFile] = {}
+
+
+def for_callable(fn: Callable[..., Any]) -> FunctionSource:
+    """Find the definition of a live function in its own file."""
+    name = getattr(fn, "__name__", repr(fn))
+    code = getattr(fn, "__code__", None)
+    filename = inspect.getsourcefile(fn) if code is not None else None
+    if code is None or filename is None or not Path(filename).is_file():
+        raise SourceError(
+            f"cannot find the source of {name!r}",
+            hint="sct reads a function's source: define it in a .py file, not in a REPL "
+            "or with exec()/eval()",
+        )
+    key = (filename, Path(filename).stat().st_mtime)
+    file = _SOURCE_CACHE.get(key)
+    if file is None:
+        file = _SOURCE_CACHE[key] = read_file(filename)
+    if name == "<lambda>":
+        raise SourceError(
+            "a lambda cannot be differentiated", hint="define the function with `def`"
+        )
+    first = code.co_firstlineno
+    for node in _all_function_defs(file.module):
+        if node.name.value != name:
+            continue
+        starts = [file.positions[d].start.line for d in node.decorators]
+        starts.append(file.positions[node].start.line)
+        if first in starts:
+            return FunctionSource(file, node)
+    raise SourceError(
+        f"cannot find the definition of {name!r} at line {first} of {filename}",
+        hint="the file changed since it was imported; re-import it",
+    )
+
+
+def _all_function_defs(module: cst.Module) -> list[cst.FunctionDef]:
+    found: list[cst.FunctionDef] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            found.append(node)
+
+    module.visit(Finder())
+    return found
