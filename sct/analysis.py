@@ -99,7 +99,7 @@ def _prune(body: list[ir.Stmt], live: set[str]) -> tuple[list[ir.Stmt], set[str]
     kept: list[ir.Stmt] = []
     for stmt in reversed(body):
         if isinstance(stmt, ir.Assign):
-            if stmt.target not in live:
+            if stmt.target not in live and stmt.op != "pop":
                 continue
             live = (live - {stmt.target}) | _reads(stmt)
         elif isinstance(stmt, ir.AugAssign):

@@ -50,18 +50,6 @@ _REJECTED: dict[type, tuple[str, str]] = {
     cst.Assert: ("an `assert` statement", "check inputs before calling the differentiated function"),
 }
 
-# Control flow arrives with the control-flow issue; until then it is rejected here.
-_CONTROL_FLOW: dict[type, tuple[str, str]] = {
-    cst.If: ("an `if` statement", "branches are not supported yet; use sct.relu or abs for kinks"),
-    cst.IfExp: ("a conditional expression", "branches are not supported yet"),
-    cst.For: ("a `for` loop", "loops are not supported yet; unroll the loop"),
-    cst.While: ("a `while` loop", "loops are not supported yet; unroll the loop"),
-    cst.Break: ("`break`", "loops are not supported yet"),
-    cst.Continue: ("`continue`", "loops are not supported yet"),
-    cst.Comparison: ("a comparison", "comparisons come with branches, which are not supported yet"),
-    cst.BooleanOperation: ("`and` / `or`", "boolean logic comes with branches, not supported yet"),
-}
-
 _OPERATORS = {
     cst.Add: "+",
     cst.Subtract: "-",
@@ -113,10 +101,9 @@ class _Checker(cst.CSTVisitor):
         raise cls(what, self.fs.file.location(node), hint)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        for table in (_REJECTED, _CONTROL_FLOW):
-            if type(node) in table:
-                what, hint = table[type(node)]
-                self.fail(node, f"{what} is not supported in a differentiated function", hint)
+        if type(node) in _REJECTED:
+            what, hint = _REJECTED[type(node)]
+            self.fail(node, f"{what} is not supported in a differentiated function", hint)
         return super().on_visit(node)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
@@ -154,6 +141,9 @@ class _Checker(cst.CSTVisitor):
         ):
             return
         self.fail(target, "this assignment target is not supported", "assign to a name or a tuple of names")
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        pass
 
     def visit_Call(self, node: cst.Call) -> bool:
         key = callee_key(self.fs, node.func)
@@ -203,9 +193,44 @@ class _Checker(cst.CSTVisitor):
             UndefinedNameError,
         )
 
+    def visit_For(self, node: cst.For) -> bool:
+        if node.orelse is not None:
+            self.fail(node.orelse, "`for ... else` is not supported", "set a flag before `break` and test it after the loop")
+        if node.asynchronous is not None:
+            self.fail(node, "`async for` is not supported", "use a plain `for` loop")
+        if not isinstance(node.target, cst.Name):
+            unrolled = is_literal_sequence(node.iter) or _is_call_of(self.fs, node.iter, ("builtins.enumerate", "builtins.zip"))
+            if not (unrolled and m.matches(node.target, m.Tuple(elements=[m.ZeroOrMore(m.Element(value=m.Name()))]))):
+                self.fail(node.target, "this loop target is not supported", "loop over `range(...)` with a single name")
+        it = node.iter
+        if _is_call_of(self.fs, it, ("builtins.range",)):
+            for arg in it.args:  # type: ignore[attr-defined]
+                arg.value.visit(self)
+        elif _is_call_of(self.fs, it, ("builtins.enumerate", "builtins.zip")):
+            for arg in it.args:  # type: ignore[attr-defined]
+                if not is_literal_sequence(arg.value):
+                    self.fail(arg, "enumerate/zip over something other than a literal tuple or list", "write the values as a tuple literal, or loop over range(...)")
+                arg.value.visit(self)
+        elif is_literal_sequence(it):
+            for e in it.elements:  # type: ignore[attr-defined]
+                e.value.visit(self)
+        else:
+            self.fail(it, "a loop over this iterable is not supported", "loop over range(...), a literal tuple or list, or enumerate/zip of those")
+        if is_literal_sequence(it) or _is_call_of(self.fs, it, ("builtins.enumerate", "builtins.zip")):
+            for inner in m.findall(node.body, m.Break() | m.Continue()):
+                self.fail(inner, "`break`/`continue` in a loop over a literal sequence", "loop over range(len(...)) instead")
+        node.body.visit(self)
+        return False
+
+    def visit_While(self, node: cst.While) -> None:
+        if node.orelse is not None:
+            self.fail(node.orelse, "`while ... else` is not supported", "set a flag before `break` and test it after the loop")
+
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is None:
             self.fail(node, "a `return` without a value", "return the value to differentiate")
+        if isinstance(node.value, cst.Tuple):
+            self.fail(node.value, "returning several values is not supported yet", "differentiate one output at a time")
 
     def visit_Expr(self, node: cst.Expr) -> bool:
         if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
@@ -238,6 +263,14 @@ def _assigned_names(body: cst.BaseSuite) -> set[str]:
     return found
 
 
+def is_literal_sequence(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.Tuple, cst.List)) and not any(isinstance(e, cst.StarredElement) for e in node.elements)
+
+
+def _is_call_of(fs: FunctionSource, node: cst.BaseExpression, names: tuple[str, ...]) -> bool:
+    return isinstance(node, cst.Call) and bool(fs.file.qualified_names(node.func) & set(names))
+
+
 def check(fs: FunctionSource, known_globals: Iterable[str] = ()) -> None:
     """Raise a located error for the first unsupported construct in ``fs``."""
     params = fs.node.params
@@ -256,19 +289,29 @@ def check(fs: FunctionSource, known_globals: Iterable[str] = ()) -> None:
             "positional-only parameters are not supported", fs.file.location(params.posonly_params[0]), "drop the `/`"
         )
     body = fs.node.body
-    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
-    last = statements[-1] if statements else None
-    ends_with_return = isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)
-    if not ends_with_return:
+    if not m.findall(body, m.Return()):
         raise UnsupportedError(
-            f"`{fs.name}` does not end with `return`", fs.file.location(fs.node), "return the value to differentiate"
+            f"`{fs.name}` has no `return`", fs.file.location(fs.node), "return the value to differentiate"
         )
-    checker = _Checker(fs, set(known_globals))
-    for i, stmt in enumerate(statements):
-        for small in getattr(stmt, "body", ()) if isinstance(stmt, cst.SimpleStatementLine) else ():
-            if isinstance(small, cst.Return) and (stmt is not last or small is not stmt.body[-1]):
-                raise UnsupportedError(
-                    "a `return` before the end of the function", fs.file.location(small),
-                    "early returns come with control flow; return once, at the end",
-                )
-        stmt.visit(checker)
+    if not _always_returns(list(body.body) if isinstance(body, cst.IndentedBlock) else [body]):
+        raise UnsupportedError(
+            f"`{fs.name}` can reach its end without returning a value",
+            fs.file.location(fs.node),
+            "end the function with `return ...` (a function that falls off its end returns None)",
+        )
+    body.visit(_Checker(fs, set(known_globals)))
+
+
+def _always_returns(statements: list[cst.BaseStatement]) -> bool:
+    """Whether every path through ``statements`` ends in `return` (loops may not run)."""
+    for stmt in statements:
+        if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
+            return True
+        if isinstance(stmt, cst.If) and stmt.orelse is not None:
+            orelse = stmt.orelse
+            else_body = [orelse] if isinstance(orelse, cst.If) else list(orelse.body.body)  # type: ignore[union-attr]
+            if _always_returns(list(stmt.body.body)) and _always_returns(else_body):  # type: ignore[union-attr]
+                return True
+        if isinstance(stmt, cst.While) and m.matches(stmt.test, m.Name("True")) and not m.findall(stmt.body, m.Break()):
+            return True
+    return False

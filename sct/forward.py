@@ -22,23 +22,30 @@ from .names import Namer
 ZEROS_LIKE = "sct.runtime.zeros_like"
 
 
+def partials(stmt: ir.Assign, act: Activity) -> list[tuple[str, E.Expr]]:
+    """(active argument, partial of the result with respect to it), from the rule table.
+
+    An argument that appears twice (``x * x``) gets one entry, the sum of its partials.
+    """
+    found: dict[str, E.Expr] = {}
+    rule = rules.lookup(stmt.op, len(stmt.args)) if stmt.op not in (None, ir.INACTIVE) else None
+    for i, arg in enumerate(stmt.args):
+        if not (isinstance(arg, cst.Name) and act.is_active(arg.value)):
+            continue
+        if stmt.op is None:
+            partial: E.Expr | None = E.number(1)
+        else:
+            partial = rule.partial(i, stmt.args, cst.Name(stmt.target)) if rule else None
+        if partial is None:
+            continue
+        var = arg.value
+        found[var] = E.add(found[var], partial) if var in found else partial
+    return list(found.items())
+
+
 def tangent_terms(stmt: ir.Assign, act: Activity, namer: Namer) -> E.Expr:
     """The tangent of ``stmt.target``: sum of partial * argument tangent."""
-    terms: list[E.Expr] = []
-    if stmt.op is None:
-        arg = stmt.args[0]
-        if isinstance(arg, cst.Name) and act.is_active(arg.value):
-            terms.append(cst.Name(namer.dot(arg.value)))
-    else:
-        rule = rules.lookup(stmt.op, len(stmt.args))
-        assert rule is not None
-        for i, arg in enumerate(stmt.args):
-            if not (isinstance(arg, cst.Name) and act.is_active(arg.value)):
-                continue
-            partial = rule.partial(i, stmt.args, cst.Name(stmt.target))
-            if partial is not None:
-                terms.append(E.mul(partial, cst.Name(namer.dot(arg.value))))
-    return E.total(terms)
+    return E.total([E.mul(p, cst.Name(namer.dot(var))) for var, p in partials(stmt, act)])
 
 
 def _block(body: list[ir.Stmt], act: Activity, namer: Namer) -> list[ir.Stmt]:
@@ -75,6 +82,10 @@ def zeros_like(value: E.Expr) -> E.Expr:
 
 def tangent(fn: ir.Function, wrt: list[str], act: Activity, namer: Namer) -> ir.Function:
     body = _block(fn.body, act, namer)
+    # A parameter that is not differentiated but becomes active starts at zero.
+    starts = [p for p in fn.params if p not in wrt and act.is_active(p)]
+    origin = ir.Origin(fn.line, f"def {fn.name}(...)")
+    body = [ir.Assign(namer.dot(p), E.number(0), None, (), origin) for p in starts] + body
     params = fn.params + [namer.dot(p) for p in wrt]
     returned = {n for s in ir.walk(body) if isinstance(s, ir.Return) for n in ir.names_in(s.value)}
     from .analysis import prune

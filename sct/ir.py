@@ -21,6 +21,9 @@ import libcst as cst
 from . import expr as E
 
 
+INACTIVE = "inactive"  # the op of a comparison or boolean: evaluated, never differentiated
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a statement came from: a line of the user's file and its text."""
@@ -29,6 +32,8 @@ class Origin:
     text: str
 
     def comment(self) -> str:
+        if self.line == 0:  # a note of sct's own, not a line of the user's file
+            return f"# {self.text}"
         return f"# line {self.line}: {self.text}"
 
 

@@ -30,6 +30,7 @@ class _Normalizer:
     def __init__(self, fs: FunctionSource, namer: Namer):
         self.fs = fs
         self.namer = namer
+        self.result: str | None = None
 
     # ---- expressions ------------------------------------------------------
 
@@ -61,12 +62,28 @@ class _Normalizer:
             operand = self.atom(node.expression, out, origin)
             key = "u-" if isinstance(node.operator, cst.Minus) else "u+"
             return cst.UnaryOperation(type(node.operator)(), operand), key, (operand,)
+        if isinstance(node, (cst.Comparison, cst.BooleanOperation)) or (
+            isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not)
+        ):
+            return self.condition(node), ir.INACTIVE, ()
+        if isinstance(node, cst.IfExp):
+            target = self.namer.temp()
+            body: list[ir.Stmt] = []
+            orelse: list[ir.Stmt] = []
+            self.assign(target, node.body, body, origin)
+            self.assign(target, node.orelse, orelse, origin)
+            out.append(ir.If(self.condition(node.test), body, orelse, origin))
+            return cst.Name(target), None, (cst.Name(target),)
         if isinstance(node, cst.Call):
             key = callee_key(self.fs, node.func)
             args = tuple(self.atom(a.value, out, origin) for a in node.args)
             call = cst.Call(func=_bare(node.func), args=[cst.Arg(a) for a in args])
             return call, key, args
         raise InternalError(f"normalize: unexpected expression {type(node).__name__} (check let it through)")
+
+    def condition(self, node: cst.BaseExpression) -> E.Expr:
+        """A test, kept as written: it is evaluated, never differentiated."""
+        return _bare(node)
 
     # ---- statements -------------------------------------------------------
 
@@ -99,6 +116,10 @@ class _Normalizer:
             self.assign(node.target.value, value, out, origin)  # type: ignore[attr-defined]
         elif isinstance(node, cst.Return):
             self.returns(node.value, out, origin)  # type: ignore[arg-type]
+        elif isinstance(node, cst.Break):
+            out.append(ir.Break(origin))
+        elif isinstance(node, cst.Continue):
+            out.append(ir.Continue(origin))
         elif isinstance(node, (cst.Pass, cst.Expr)):
             pass  # `pass` and docstrings
         else:
@@ -127,9 +148,10 @@ class _Normalizer:
         if isinstance(value, cst.Name):
             out.append(ir.Return(cst.Name(value.value), origin))
             return
-        result = self.namer.fresh("result")
-        self.assign(result, value, out, origin)
-        out.append(ir.Return(cst.Name(result), origin))
+        if self.result is None:
+            self.result = self.namer.fresh("result")
+        self.assign(self.result, value, out, origin)
+        out.append(ir.Return(cst.Name(self.result), origin))
 
     def body(self, block: cst.BaseSuite) -> list[ir.Stmt]:
         out: list[ir.Stmt] = []
@@ -138,9 +160,52 @@ class _Normalizer:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     self.small(small, self.origin(small), out)
+            elif isinstance(stmt, cst.If):
+                out.append(self.if_(stmt))
+            elif isinstance(stmt, cst.While):
+                out.append(ir.While(self.condition(stmt.test), self.body(stmt.body), self.origin(stmt)))
+            elif isinstance(stmt, cst.For):
+                self.for_(stmt, out)
             else:
                 raise InternalError(f"normalize: unexpected compound statement {type(stmt).__name__}")
         return out
+
+    def if_(self, node: cst.If) -> ir.If:
+        orelse: list[ir.Stmt] = []
+        if isinstance(node.orelse, cst.If):  # elif
+            orelse = [self.if_(node.orelse)]
+        elif node.orelse is not None:
+            orelse = self.body(node.orelse.body)
+        return ir.If(self.condition(node.test), self.body(node.body), orelse, self.origin(node))
+
+    def for_(self, node: cst.For, out: list[ir.Stmt]) -> None:
+        origin = self.origin(node)
+        it = node.iter
+        if isinstance(node.target, cst.Name) and not (
+            isinstance(it, (cst.Tuple, cst.List))
+        ) and not self._is_call(it, ("builtins.enumerate", "builtins.zip")):
+            out.append(ir.For(node.target.value, _bare(it), self.body(node.body), origin))
+            return
+        # A loop over a literal sequence (or enumerate / zip of literals) is unrolled:
+        # each element is assigned to the loop variable, then the body follows.
+        for values in self._unrolled(it):
+            targets = [node.target] if isinstance(node.target, cst.Name) else [e.value for e in node.target.elements]  # type: ignore[attr-defined]
+            if len(targets) != len(values):
+                raise _unpack_error(self.fs, node.target, len(values))
+            for target, value in zip(targets, values):
+                self.assign_to(target, value, out, origin)
+            out.extend(self.body(node.body))
+
+    def _is_call(self, node: cst.BaseExpression, names: tuple[str, ...]) -> bool:
+        return isinstance(node, cst.Call) and bool(self.fs.file.qualified_names(node.func) & set(names))
+
+    def _unrolled(self, it: cst.BaseExpression) -> list[list[cst.BaseExpression]]:
+        if isinstance(it, (cst.Tuple, cst.List)):
+            return [[e.value] for e in it.elements]
+        sequences = [[e.value for e in a.value.elements] for a in it.args]  # type: ignore[attr-defined]
+        if self._is_call(it, ("builtins.enumerate",)):
+            return [[cst.Integer(str(i)), v] for i, v in enumerate(sequences[0])]
+        return [list(vs) for vs in zip(*sequences)]
 
 
 def _is_constant(node: cst.BaseExpression) -> bool:

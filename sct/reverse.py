@@ -10,9 +10,14 @@ accumulates into the argument's adjoint (``w_bar += v_bar * x``): the first
 contribution assigns, later ones add, nothing is emitted for inactive
 variables or for an adjoint known to be zero.
 
-Straight-line code records nothing: at the top level a variable that is
-assigned again gets a new version (``z``, then ``z2``), so every value the
-adjoint reads is still there when it runs.
+Control flow is replayed backwards from what the forward sweep records, and
+only that: the branch an ``if`` took (``cond = x > 0``), how many times a loop
+ran when it can exit early or is a ``while`` (``trips``), the values a loop
+body overwrites while a partial still reads them (``t1_stack.append(t1)``).
+A record made at the top level is a local variable; one made inside a loop
+goes on a local list, popped in reverse order. The adjoint of a loop is a
+loop running backwards (``for i in reversed(i_iter)``). Straight-line code
+records nothing (see :mod:`sct.lower`).
 """
 
 from __future__ import annotations
@@ -21,129 +26,205 @@ import libcst as cst
 
 from . import expr as E
 from . import ir, rules
-from .analysis import Activity, prune
+from .analysis import Activity, activity, prune
 from .errors import InternalError
-from .forward import zeros_like
+from .forward import partials, zeros_like
+from .lower import single_exit, version
 from .names import Namer
 
-
-class _Versions:
-    """Top-level renaming: each re-assignment writes a new name (SSA)."""
-
-    def __init__(self, fn: ir.Function, namer: Namer):
-        self.namer = namer
-        self.current: dict[str, str] = {p: p for p in fn.params}
-        self.origins: dict[str, str] = {}  # version -> user variable
-
-    def read(self, node: E.Expr) -> E.Expr:
-        current = self.current
-
-        class Rename(cst.CSTTransformer):
-            def leave_Name(self, o: cst.Name, u: cst.Name) -> cst.Name:
-                return u.with_changes(value=current.get(u.value, u.value))
-
-            def visit_Attribute(self, n: cst.Attribute) -> bool:
-                return True
-
-            def leave_Attribute(self, o: cst.Attribute, u: cst.Attribute) -> cst.Attribute:
-                return u.with_changes(attr=o.attr)  # only the base of a.b is a variable
-
-        return node.visit(Rename())  # type: ignore[return-value]
-
-    def write(self, name: str) -> str:
-        if name in self.current:
-            version = self.namer.fresh(name)
-        else:
-            version = name
-        self.current[name] = version
-        self.origins[version] = name
-        return version
+POP = "pop"  # the op of `x = x_stack.pop()`: kept by dead-code elimination
 
 
-def _rename(body: list[ir.Stmt], versions: _Versions) -> list[ir.Stmt]:
-    out: list[ir.Stmt] = []
-    for stmt in body:
-        if isinstance(stmt, ir.Assign):
-            value = versions.read(stmt.value)
-            args = tuple(versions.read(a) for a in stmt.args)
-            out.append(ir.Assign(versions.write(stmt.target), value, stmt.op, args, stmt.origin))
-        elif isinstance(stmt, ir.Return):
-            out.append(ir.Return(versions.read(stmt.value), stmt.origin))
-        else:
-            raise InternalError(f"reverse: {type(stmt).__name__} at the top level is not supported yet")
-    return out
+def _call(func: str, *args: E.Expr) -> cst.Call:
+    return cst.Call(cst.parse_expression(func), [cst.Arg(a) for a in args])
 
 
-class _Adjoints:
-    """Emits adjoint statements, tracking which adjoints are known to be zero."""
-
+class _Reverse:
     def __init__(self, act: Activity, namer: Namer):
         self.act = act
         self.namer = namer
-        self.nonzero: set[str] = set()  # adjoints holding a value (others are zero)
+        self.nonzero: set[str] = set()  # adjoints that may hold a value; others are zero
+        self.records: dict[tuple[int, str], str] = {}
+        self.stacks: dict[str, None] = {}
+        self.scope: set[str] = set()  # names assigned inside the current top-level statement
+        self.depth = 0
+        self.loop_targets: list[str] = []
 
-    def active(self, node: E.Expr) -> str | None:
-        if isinstance(node, cst.Name) and self.act.is_active(node.value):
-            return node.value
-        return None
+    # ---- names --------------------------------------------------------------
+
+    def record(self, stmt: ir.Stmt, kind: str, base: str) -> str:
+        key = (id(stmt), kind)
+        if key not in self.records:
+            self.records[key] = self.namer.fresh(base)
+        name = self.records[key]
+        if self.depth > 1:  # made inside a top-level loop or branch: overwritten there
+            self.scope.add(name)
+        return name
+
+    def bar(self, var: str) -> cst.Name:
+        return cst.Name(self.namer.bar(var))
+
+    # ---- saving values inside loops and branches ----------------------------
+
+    def saved(self, names: set[str], origin: ir.Origin) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """Pushes after a statement and pops before its adjoint, for what it overwrites."""
+        if self.depth == 0:
+            return [], []  # top-level values are never overwritten (sct.lower.version)
+        keep = sorted(n for n in names if n in self.scope and n not in self.loop_targets)
+        pushes: list[ir.Stmt] = []
+        pops: list[ir.Stmt] = []
+        for n in keep:
+            stack = self.namer.derived(n, "stack")
+            self.stacks[stack] = None
+            pushes.append(ir.ExprStmt(_call(f"{stack}.append", cst.Name(n)), origin))
+            pops.insert(0, ir.Assign(n, _call(f"{stack}.pop"), POP, (), origin))
+        return pushes, pops
+
+    def zeros(self, names: set[str], origin: ir.Origin) -> list[ir.Stmt]:
+        return [ir.Assign(self.namer.bar(v), E.number(0), None, (), origin) for v in sorted(names)]
+
+    # ---- statements ---------------------------------------------------------
 
     def accumulate(self, var: str, contribution: E.Expr, origin: ir.Origin, out: list[ir.Stmt]) -> None:
-        bar = self.namer.bar(var)
         if var in self.nonzero:
-            out.append(ir.AugAssign(bar, contribution, origin))
+            out.append(ir.AugAssign(self.namer.bar(var), contribution, origin))
         else:
-            out.append(ir.Assign(bar, contribution, None, (), origin))
+            out.append(ir.Assign(self.namer.bar(var), contribution, None, (), origin))
             self.nonzero.add(var)
 
-    def assign(self, stmt: ir.Assign, out: list[ir.Stmt]) -> None:
+    def assign(self, stmt: ir.Assign) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         target = stmt.target
         if not self.act.is_active(target) or target not in self.nonzero:
-            return
+            return [stmt], []
         self.nonzero.discard(target)  # the value it was the adjoint of is gone
-        t_bar = cst.Name(self.namer.bar(target))
-        rule = rules.lookup(stmt.op, len(stmt.args)) if stmt.op is not None else None
-        for i, arg in enumerate(stmt.args):
-            var = self.active(arg)
-            if var is None:
-                continue
-            partial = E.number(1) if rule is None else rule.partial(i, stmt.args, cst.Name(target))
-            if partial is None:
-                continue
-            self.accumulate(var, E.mul(t_bar, partial), stmt.origin, out)
-
-    def block(self, body: list[ir.Stmt]) -> list[ir.Stmt]:
         out: list[ir.Stmt] = []
+        for var, partial in partials(stmt, self.act):
+            self.accumulate(var, E.mul(self.bar(target), partial), stmt.origin, out)
+        reads = {n for s in out for n in ir.names_in(s.value)}
+        pushes, pops = self.saved(reads, stmt.origin)
+        return [stmt] + pushes, pops + out
+
+    def if_(self, stmt: ir.If) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        start = set(self.nonzero)
+        fwd_body, rev_body = self.block(stmt.body)
+        end_body = self.nonzero
+        self.nonzero = set(start)
+        fwd_else, rev_else = self.block(stmt.orelse)
+        end_else = self.nonzero
+        merged = end_body | end_else
+        self.nonzero = merged
+        if not rev_body and not rev_else:
+            return [ir.If(stmt.test, fwd_body, fwd_else, stmt.origin)], []
+        rev_body += self.zeros(merged - end_body, stmt.origin)
+        rev_else += self.zeros(merged - end_else, stmt.origin)
+        cond = self.record(stmt, "cond", "cond")
+        pushes, pops = self.saved({cond}, stmt.origin)
+        fwd = [ir.Assign(cond, stmt.test, ir.INACTIVE, (), stmt.origin), ir.If(cst.Name(cond), fwd_body, fwd_else, stmt.origin)]
+        return fwd + pushes, pops + [ir.If(cst.Name(cond), rev_body, rev_else, stmt.origin)]
+
+    def loop(self, stmt: ir.For | ir.While) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        entry = set(self.nonzero)
+        state = set(entry)
+        if isinstance(stmt, ir.For):
+            self.loop_targets.append(stmt.target)
+        while True:  # the adjoints live at the top of the reversed body, for every trip
+            self.nonzero = set(state)
+            fwd_body, rev_body = self.block(stmt.body)
+            end = self.nonzero
+            if end <= state:
+                break
+            state |= end
+        if isinstance(stmt, ir.For):
+            self.loop_targets.pop()
+        self.nonzero = state
+        if not rev_body:
+            if isinstance(stmt, ir.For):
+                return [ir.For(stmt.target, stmt.iter, fwd_body, stmt.origin)], []
+            return [ir.While(stmt.test, fwd_body, stmt.origin)], []
+        rev_body += self.zeros(state - end, stmt.origin)
+        before = self.zeros(state - entry, stmt.origin)
+        exits = any(isinstance(s, ir.Break) for s in _this_loop(stmt.body))
+        fwd: list[ir.Stmt] = []
+        recorded: set[str] = set()
+        trips = None
+        if exits or isinstance(stmt, ir.While):
+            trips = self.record(stmt, "trips", "trips")
+            recorded.add(trips)
+            fwd.append(ir.Assign(trips, E.number(0), ir.INACTIVE, (), stmt.origin))
+            fwd_body = [ir.AugAssign(trips, E.number(1), stmt.origin)] + fwd_body
+        if isinstance(stmt, ir.For):
+            values = self.record(stmt, "iter", f"{stmt.target}_iter")
+            recorded.add(values)
+            fwd.append(ir.Assign(values, stmt.iter, ir.INACTIVE, (), stmt.origin))
+            fwd.append(ir.For(stmt.target, cst.Name(values), fwd_body, stmt.origin))
+            seq: E.Expr = cst.Name(values)
+            if trips is not None:
+                seq = cst.Subscript(seq, [cst.SubscriptElement(cst.Slice(None, cst.Name(trips)))])
+            rev_loop: ir.Stmt = ir.For(stmt.target, _call("reversed", seq), rev_body, stmt.origin)
+        else:
+            fwd.append(ir.While(stmt.test, fwd_body, stmt.origin))
+            rev_loop = ir.For("_", _call("range", cst.Name(trips)), rev_body, stmt.origin)  # type: ignore[arg-type]
+        pushes, pops = self.saved(recorded, stmt.origin)
+        return fwd + pushes, pops + before + [rev_loop]
+
+    def stmt(self, stmt: ir.Stmt) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        if isinstance(stmt, ir.Assign):
+            return self.assign(stmt)
+        if isinstance(stmt, ir.If):
+            return self.nested(self.if_, stmt)
+        if isinstance(stmt, (ir.For, ir.While)):
+            return self.nested(self.loop, stmt)
+        if isinstance(stmt, (ir.Break, ir.Continue, ir.Return, ir.ExprStmt)):
+            return [stmt], []
+        raise InternalError(f"reverse: unexpected {type(stmt).__name__}")
+
+    def nested(self, method, stmt):  # type: ignore[no-untyped-def]
+        """Run ``method`` one level deeper; a top-level statement opens a new scope."""
+        if self.depth == 0:
+            self.scope = ir.assigned([stmt])
+        self.depth += 1
+        try:
+            return method(stmt)
+        finally:
+            self.depth -= 1
+
+    def block(self, body: list[ir.Stmt]) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """The forward sweep and the reverse sweep of a block."""
+        fwd_parts: list[list[ir.Stmt]] = []
+        rev: list[ir.Stmt] = []
         for stmt in reversed(body):
-            if isinstance(stmt, ir.Assign):
-                self.assign(stmt, out)
-            elif isinstance(stmt, ir.Return):
-                continue
-            else:
-                raise InternalError(f"reverse: {type(stmt).__name__} is not supported yet")
-        return out
+            fwd, back = self.stmt(stmt)
+            fwd_parts.append(fwd)
+            rev.extend(back)
+        return [s for part in reversed(fwd_parts) for s in part], rev
+
+
+def _this_loop(body: list[ir.Stmt]) -> list[ir.Stmt]:
+    """Statements of a loop body, not looking into nested loops."""
+    out: list[ir.Stmt] = []
+    for s in body:
+        out.append(s)
+        if isinstance(s, ir.If):
+            out.extend(_this_loop(s.body) + _this_loop(s.orelse))
+    return out
 
 
 def adjoint(fn: ir.Function, wrt: list[str], act: Activity, namer: Namer) -> ir.Function:
-    versions = _Versions(fn, namer)
-    primal = _rename(fn.body, versions)
-    returns = [s for s in primal if isinstance(s, ir.Return)]
-    result = returns[-1].value
-    # Activity of the renamed program: a version is active when its variable is.
-    renamed_act = Activity(
-        frozenset(v for v, n in versions.origins.items() if n in act.varied) | (act.varied & set(fn.params)),
-        frozenset(v for v, n in versions.origins.items() if n in act.useful) | (act.useful & set(fn.params)),
-    )
-    adj = _Adjoints(renamed_act, namer)
-    seed_var = result.value if isinstance(result, cst.Name) else None
-    seed = namer.bar(seed_var) if seed_var is not None else namer.fresh("result_bar")
-    if seed_var is not None and renamed_act.is_active(seed_var):
-        adj.nonzero.add(seed_var)
-    sweep = adj.block([s for s in primal if not isinstance(s, ir.Return)])
-    grads: list[E.Expr] = []
-    for p in wrt:
-        grads.append(cst.Name(namer.bar(p)) if p in adj.nonzero else zeros_like(cst.Name(p)))
-    origin = returns[-1].origin
-    ret = ir.Return(E.tuple_(grads), origin)
-    forward = [s for s in primal if not isinstance(s, ir.Return)]
-    body = prune(forward + sweep + [ret], set())
+    versioned, _ = version(fn, namer)
+    body, result = single_exit(versioned, namer)
+    # Activity again, over the program the adjoint is built from (versions, flags).
+    renamed_act = activity(ir.Function(fn.name, fn.params, body), wrt)
+    rev = _Reverse(renamed_act, namer)
+    seed = namer.bar(result)
+    if renamed_act.is_active(result):
+        rev.nonzero.add(result)
+    *statements, final = body
+    fwd, sweep = rev.block(statements)
+    grads: list[E.Expr] = [
+        cst.Name(namer.bar(p)) if p in rev.nonzero else zeros_like(cst.Name(p)) for p in wrt
+    ]
+    note = ir.Origin(0, "stacks: values the reverse sweep needs, recorded inside loops and branches")
+    stacks: list[ir.Stmt] = [ir.Assign(s, cst.List([]), ir.INACTIVE, (), note) for s in rev.stacks]
+    ret = ir.Return(E.tuple_(grads), final.origin)
+    body = prune(stacks + fwd + sweep + [ret], set())
     return ir.Function(namer.fresh(f"{fn.name}_adjoint"), fn.params + [seed], body, fn.filename, fn.line)

@@ -11,6 +11,7 @@ counted from a snippet.
 
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,10 +99,20 @@ def parse(text: str, filename: str) -> SourceFile:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         lines = text.splitlines()
-        line = exc.editor_line
-        source_line = lines[line - 1] if 0 < line <= len(lines) else ""
-        where = Location(filename, line, max(exc.editor_column - 1, 0), source_line)
+        line, column = exc.editor_line, max(exc.editor_column - 1, 0)
         message = exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message
+        # libcst's native parser often points at the line after the error;
+        # Python's own compiler (which only parses here, never runs) knows where.
+        try:
+            compile(text, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        except SyntaxError as py_exc:
+            if py_exc.lineno:
+                line, column = py_exc.lineno, max((py_exc.offset or 1) - 1, 0)
+                message = py_exc.msg
+        except (ValueError, OverflowError):  # e.g. a null byte: keep libcst's report
+            pass
+        source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+        where = Location(filename, line, column, source_line)
         raise SyntaxProblem(
             f"this is not valid Python ({message})", where, "fix the syntax, then run sct again"
         ) from None
