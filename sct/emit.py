@@ -127,7 +127,10 @@ def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir
         if isinstance(stmt, ir.Assign):
             small: cst.BaseSmallStatement = cst.Assign([cst.AssignTarget(cst.Name(stmt.target))], s(stmt.value))
         elif isinstance(stmt, ir.AugAssign):
-            small = cst.AugAssign(cst.Name(stmt.target), cst.AddAssign(), s(stmt.value))
+            negative = isinstance(stmt.value, cst.UnaryOperation) and isinstance(stmt.value.operator, cst.Minus)
+            value = stmt.value.expression if negative else stmt.value  # type: ignore[attr-defined]
+            op = cst.SubtractAssign() if negative else cst.AddAssign()
+            small = cst.AugAssign(cst.Name(stmt.target), op, s(value))
         elif isinstance(stmt, ir.ExprStmt):
             small = cst.Expr(s(stmt.value))
         elif isinstance(stmt, ir.Return):

@@ -145,8 +145,12 @@ def mul(a: Expr, b: Expr) -> Expr:
     folded = _fold(a, cst.Multiply(), b)
     if folded is not None:
         return folded
-    if isinstance(a, cst.UnaryOperation) and isinstance(a.operator, cst.Minus) and literal_value(a) is None:
-        return neg(mul(a.expression, b))
+    for first, second in ((a, b), (b, a)):
+        negative, inner = _unminus(first)
+        if negative and literal_value(first) is None:
+            return neg(mul(inner, second) if first is a else mul(second, inner))
+    if isinstance(b, cst.BinaryOperation) and isinstance(b.operator, cst.Divide) and is_one(b.left) and not b.lpar:
+        return div(a, b.right)  # a * (1 / b) is a / b
     return _binary(a, cst.Multiply(), b)
 
 

@@ -165,6 +165,7 @@ class _Reverse:
             fwd.append(ir.While(stmt.test, fwd_body, stmt.origin))
             rev_loop = ir.For("_", _call("range", cst.Name(trips)), rev_body, stmt.origin)  # type: ignore[arg-type]
         pushes, pops = self.saved(recorded, stmt.origin)
+        fwd[0] = _with_origin(fwd[0], ir.Origin(0, _records_note(stmt, trips, fwd_body)))
         return fwd + pushes, pops + before + [rev_loop]
 
     def stmt(self, stmt: ir.Stmt) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
@@ -197,6 +198,27 @@ class _Reverse:
             fwd_parts.append(fwd)
             rev.extend(back)
         return [s for part in reversed(fwd_parts) for s in part], rev
+
+
+def _with_origin(stmt: ir.Stmt, origin: ir.Origin) -> ir.Stmt:
+    import dataclasses
+
+    return dataclasses.replace(stmt, origin=origin)  # type: ignore[type-var]
+
+
+def _records_note(stmt: ir.For | ir.While, trips: str | None, body: list[ir.Stmt]) -> str:
+    """What a loop records for its adjoint, said in a comment above it."""
+    pushed: list[str] = []
+    for s in ir.walk(body):
+        if isinstance(s, ir.ExprStmt) and isinstance(s.value, cst.Call) and s.value.args:
+            arg = s.value.args[0].value
+            if isinstance(arg, cst.Name) and arg.value not in pushed:
+                pushed.append(arg.value)
+    parts = [f"its trip count ({trips})"] if trips else []
+    if pushed:
+        parts.append(f"each trip: {', '.join(pushed)}")
+    what = " and ".join(parts) if parts else "nothing (its adjoint replays the same iterations)"
+    return f"the loop at line {stmt.origin.line} records {what}"
 
 
 def _this_loop(body: list[ir.Stmt]) -> list[ir.Stmt]:
