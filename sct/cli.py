@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InternalError as exc:
         print(f"internal error in sct (a bug; please report it with your input): {exc}", file=sys.stderr)
         return 3
+    except Exception as exc:  # noqa: BLE001 - any other failure is a bug in sct too
+        print(f"internal error in sct (a bug; please report it with your input): {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

@@ -175,6 +175,8 @@ def tuple_(items: Sequence[Expr]) -> cst.Tuple:
     elements = [cst.Element(item, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for item in items]
     if len(elements) > 1:
         elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if not elements:
+        return cst.Tuple([])  # () needs its parentheses
     return cst.Tuple(elements, lpar=[], rpar=[])
 
 

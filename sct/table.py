@@ -2,39 +2,38 @@
 
 Contract: :func:`build` takes a :class:`~sct.source.FunctionSource` and a point
 (a float for every parameter) and returns a :class:`Table`; :func:`render`
-prints it as ``text`` (an aligned terminal table), ``markdown`` (a GitHub
-table) or ``json`` (``{"function": ..., "rows": [...]}``).
+prints it as ``text`` (aligned columns), ``markdown`` (a GitHub table) or
+``json`` (``{"function": ..., "rows": [...]}``). Straight-line code only.
 
 Rows: the parameters in order (``expression`` is the parameter's own name,
-``partials`` is empty), then every assignment of the normalized program in
-order (a valid execution order); the returned node is the last assignment to
-the returned name (``result``), or a parameter if one is returned as is. A
-variable assigned twice gives two rows of that name, as in the program. Each
-row has its value, its symbolic partial with respect to every node it reads
-(from :mod:`sct.rules`, the one rule table; ``None`` where the rule passes no
-derivative), its tangent for each seed (each parameter's tangent 1 in turn,
-the others 0) and its adjoint for a result adjoint of 1. Nodes that carry no
-derivative (inactive) show tangent and adjoint 0.
+``partials`` empty), then each assignment of the normalized program in order
+(a valid execution order), the returned node (``result``) last; a variable
+assigned twice gives two rows, as in the program. A row has its value, its
+symbolic partial with respect to each node it reads (from :mod:`sct.rules`;
+``None`` where the operation passes no derivative), its tangent for each seed
+(each parameter's tangent 1 in turn, the others 0) and its adjoint for a result
+adjoint of 1. Inactive nodes (no derivative) show tangent and adjoint 0.
 
-The numbers are never computed here: the pipeline's tangent and adjoint are
-copied with recording calls added (after each assignment in the tangent,
-before the return in the adjoint), emitted with :mod:`sct.emit`, compiled and
-run. A statement the tangent drops as dead code takes its value from the
+No number is computed here: the pipeline's tangent and adjoint are copied with
+recording calls added, emitted with :mod:`sct.emit`, compiled and run. The
+tangent records each value and tangent as it is assigned; the adjoint records
+a node's adjoint where the reverse sweep starts using it, and returns the
+parameters'. Dead code, which the tangent drops, takes its value from the
 normalized program, instrumented the same way. The user's file is never
-imported or run; literal module-level constants (``SCALE = 2.0``) are known.
-
-Every recorded value is keyed by (row, kind) and kept as a list of instances,
-so that loops can later add one row per executed instance (``s [i=3]``).
+imported or run (its literal module-level constants, ``C = 2.0``, are read).
+Recordings are keyed by (row, kind) and kept as lists of instances, so that
+loops can later give one row per executed instance (``s [i=3]``).
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import dataclasses
 import json
 import linecache
 import math
 import re
-import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -66,14 +65,9 @@ class Row:
     adjoint: Any
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "node": self.node,
-            "expression": self.expression,
-            "value": _jsonable(self.value),
-            "partials": dict(self.partials),
-            "tangent": {k: _jsonable(v) for k, v in self.tangent.items()},
-            "adjoint": _jsonable(self.adjoint),
-        }
+        out = dataclasses.asdict(self)
+        tangent = {k: _jsonable(v) for k, v in self.tangent.items()}
+        return {**out, "value": _jsonable(self.value), "tangent": tangent, "adjoint": _jsonable(self.adjoint)}
 
 
 @dataclass
@@ -102,85 +96,73 @@ class _LoggingNamer(Namer):
 
 def build(fs: FunctionSource, point: Mapping[str, float]) -> Table:
     """The table of ``fs`` at ``point``, from the instrumented tangent and adjoint."""
-    missing = [p for p in fs.params if p not in point]
-    if missing:
-        raise UsageError(f"no value for {', '.join(missing)}", hint=f"give every parameter: {', '.join(fs.params)}")
+    if not fs.params or any(p not in point for p in fs.params):
+        raise UsageError(f"sct table needs a value for every parameter of {fs.name!r}, and at least one")
     namer = _LoggingNamer(pipeline.file_names(fs.file))
     tr = pipeline.transform(fs, namer=namer)
     norm, tan, adj = tr.normalized, tr.tangent, tr.adjoint
     assigns = [s for s in norm.body if isinstance(s, ir.Assign)]
     ret = norm.body[-1] if norm.body else None
-    if tan is None or adj is None or not isinstance(ret, ir.Return) or not isinstance(ret.value, cst.Name):
-        raise InternalError("table: expected a tangent, an adjoint and a normalized program returning a name")
-    if len(assigns) != len(norm.body) - 1 or not isinstance(adj.body[-1], ir.Return):
-        raise UsageError(f"sct table supports straight-line functions only; {fs.name!r} has control flow")
-    params = list(norm.params)
+    if len(assigns) != len(norm.body) - 1 or not isinstance(ret, ir.Return):
+        raise UsageError(f"sct table supports straight-line functions only; {fs.name!r} has branches or loops")
+    if tan is None or adj is None or not isinstance(ret.value, cst.Name) or not isinstance(adj.body[-1], ir.Return):
+        raise InternalError("table: expected a tangent, an adjoint and a program returning a name")
+    params, result = list(norm.params), ret.value.value
     names = params + [s.target for s in assigns]
     key_of = {id(s): len(params) + i for i, s in enumerate(assigns)}
-    rec = _Recorder(namer.fresh("_sct_record"), (norm.body[0]).origin)
+    rec = _Recorder(namer.fresh("_sct_record"), norm.body[0].origin)
+    primal_of: dict[str, int] = {}  # a tangent variable -> the row whose tangent it is about to hold
 
-    # The primal (values of statements the tangent drops as dead code), then the
-    # tangent: each assignment's value, and its tangent, which forward mode puts right after it.
     primal = [rec.stmt(k, VALUE, p) for k, p in enumerate(params)]
-    for s in norm.body:
-        primal += [s, rec.stmt(key_of[id(s)], VALUE, s.target, s.origin)] if isinstance(s, ir.Assign) else [s]
+    for s in assigns:
+        primal += [s, rec.stmt(key_of[id(s)], VALUE, s.target, s.origin)]
     tangent = [rec.stmt(k, kind, v) for k, p in enumerate(params) for kind, v in ((VALUE, p), (TANGENT, namer.dot(p)))]
-    j, body = 0, tan.body
-    while j < len(body):
-        s, j = body[j], j + 1
+    for s in tan.body:
         tangent.append(s)
-        if isinstance(s, ir.Assign) and id(s) in key_of:
+        if isinstance(s, ir.Assign) and id(s) in key_of:  # forward mode keeps the primal statement itself
+            primal_of[namer.dot(s.target)] = key_of[id(s)]
             tangent.append(rec.stmt(key_of[id(s)], VALUE, s.target, s.origin))
-            after = body[j] if j < len(body) else None
-            if isinstance(after, ir.Assign) and after.target == namer.dot(s.target):
-                tangent += [after, rec.stmt(key_of[id(s)], TANGENT, after.target, after.origin)]
-                j += 1
-    # The adjoint: every node's (summed) adjoint, read just before the return.
-    versions = params + _versions(params, assigns, namer, {tan.name, adj.name})
-    available = ir.assigned(adj.body) | set(adj.params)
-    bars = [(k, namer.bar(v)) for k, v in enumerate(versions)]
-    reads = [rec.stmt(k, ADJOINT, b, adj.body[-1].origin) for k, b in bars if b in available]
+        elif isinstance(s, ir.Assign) and s.target in primal_of:  # and puts its tangent right after it
+            tangent.append(rec.stmt(primal_of.pop(s.target), TANGENT, s.target, s.origin))
+    result_key = max(k for k, n in enumerate(names) if n == result)
+    adjoint = [rec.stmt(result_key, ADJOINT, adj.params[-1])] + _sweep_reads(adj.body, assigns, len(params), namer, rec)
 
     fns = [
-        ir.Function(namer.fresh(f"{fs.name}_primal"), params, primal, norm.filename, norm.line),
+        ir.Function(namer.fresh(f"{fs.name}_primal"), params, primal + [ret], norm.filename, norm.line),
         ir.Function(tan.name, tan.params, tangent, tan.filename, tan.line),
-        ir.Function(adj.name, adj.params, adj.body[:-1] + reads + adj.body[-1:], adj.filename, adj.line),
+        ir.Function(adj.name, adj.params, adjoint, adj.filename, adj.line),
     ]
     text = emit.module_source(fs.file.filename, [emit.function_source(f, tr.imports) for f in fns], tr.imports)
-    namespace = {**_module_constants(fs), rec.name: rec}
-    compiled = emit.compile_functions(text, f"{fs.name} table", namespace)
+    compiled = emit.compile_functions(text, f"{fs.name} table", {**_module_constants(fs), rec.name: rec})
     run_primal, run_tangent, run_adjoint = (compiled[f.name] for f in fns)
-    at = [float(point[p]) for p in params]
-    seeds = list(tr.wrt)
-    values = rec.run(run_primal, at, fs, point)
-    by_seed = {s: rec.run(run_tangent, at + [1.0 if q == s else 0.0 for q in seeds], fs, point) for s in seeds}
-    adjoints = rec.run(run_adjoint, at + [1.0], fs, point)
+    at, seeds = [float(point[p]) for p in params], list(tr.wrt)
+    values, _ = rec.run(run_primal, at, fs, point)
+    by_seed = {s: rec.run(run_tangent, at + [float(q == s) for q in seeds], fs, point)[0] for s in seeds}
+    adjoints, grads = rec.run(run_adjoint, at + [1.0], fs, point)
 
     rows: list[Row] = []
     for k, name in enumerate(names):
         stmt = assigns[k - len(params)] if k >= len(params) else None
-        value = _last(by_seed[seeds[0]], k, VALUE, None) if seeds else None
-        rows.append(
-            Row(
-                node=name,
-                expression=name if stmt is None else E.code(stmt.value),
-                value=_last(values, k, VALUE, None) if value is None else value,
-                partials={} if stmt is None else _partials(stmt, set(names[:k])),
-                tangent={s: _last(by_seed[s], k, TANGENT, 0.0) for s in seeds},
-                adjoint=_last(adjoints, k, ADJOINT, 0.0),
-            )
-        )
-    return Table(fs.name, seeds, ret.value.value, rows)
+        if stmt is None:  # a parameter's adjoint is what the adjoint function returns for it
+            adjoints[(k, ADJOINT)] = [grads[seeds.index(name)]]
+        value = _last(by_seed[seeds[0]], k, VALUE, None)  # the tangent's, or the primal's for dead code
+        value = _last(values, k, VALUE, None) if value is None else value
+        expression = name if stmt is None else E.code(stmt.value)
+        partials = {} if stmt is None else _partials(stmt, set(names[:k]))
+        tangents = {s: _last(by_seed[s], k, TANGENT, 0.0) for s in seeds}
+        rows.append(Row(name, expression, value, partials, tangents, _last(adjoints, k, ADJOINT, 0.0)))
+    return Table(fs.name, seeds, result, rows)
 
 
 Seen = dict[tuple[int, str], list[Any]]  # (row, kind) -> the values recorded, in execution order
 
 
 class _Recorder:
-    """The function generated code calls to report a value: ``_sct_record(row, kind, value)``."""
+    """What generated code calls to report a value: ``_sct_record(row, kind, value)``."""
 
     def __init__(self, name: str, origin: ir.Origin):
-        self.name, self.origin, self.seen = name, origin, {}  # type: tuple[str, ir.Origin, Seen]
+        self.name, self.origin = name, origin
+        self.seen: Seen = {}
 
     def __call__(self, key: int, kind: str, value: Any) -> None:
         self.seen.setdefault((key, kind), []).append(value)
@@ -189,34 +171,43 @@ class _Recorder:
         args = [cst.Arg(E.number(key)), cst.Arg(cst.SimpleString(f'"{kind}"')), cst.Arg(cst.Name(var))]
         return ir.ExprStmt(cst.Call(cst.Name(self.name), args), origin or self.origin)
 
-    def run(self, fn: Callable[..., Any], args: list[Any], fs: FunctionSource, point: Mapping[str, float]) -> Seen:
+    def run(
+        self, fn: Callable[..., Any], args: list[float], fs: FunctionSource, at: Mapping[str, float]
+    ) -> tuple[Seen, Any]:
+        """What ``fn(*args)`` recorded, and what it returned."""
         self.seen = {}
-        _run(fn, tuple(args), fs, point)
-        return self.seen
+        return self.seen, _run(fn, args, fs, at)
 
 
 def _last(seen: Seen, key: int, kind: str, default: Any) -> Any:
     return seen.get((key, kind), [default])[-1]
 
 
-def _versions(params: list[str], assigns: list[ir.Assign], namer: _LoggingNamer, exclude: set[str]) -> list[str]:
-    """The adjoint's name for each assignment's value: a re-assigned variable gets a
-    fresh version (``a``, then ``a2``), in program order (see :mod:`sct.reverse`)."""
-    taken = set(params) | {s.target for s in assigns} | exclude
-    pools: dict[str, list[str]] = {}
+def _sweep_reads(
+    body: list[ir.Stmt], assigns: list[ir.Assign], first: int, namer: _LoggingNamer, rec: _Recorder
+) -> list[ir.Stmt]:
+    """``body`` (an adjoint) recording each assignment's adjoint where its reverse sweep
+    starts: the run of adjoint statements from its line whose value reads its adjoint
+    first (``w_bar = v_bar * x``). Runs come in reverse program order; a variable may
+    have versions (``a``, ``a2``, fresh names from the namer), and several versions
+    may share one adjoint variable, reset between them. No run: the adjoint is 0."""
+    versions: dict[str, set[str]] = {}
     for base, name in namer.log:
-        if name not in taken:
-            pools.setdefault(base, []).append(name)
-    seen, out = set(params), []
-    for s in assigns:
-        if s.target in seen:
-            pool = pools.get(s.target)
-            if not pool:
-                raise InternalError(f"table: cannot find the adjoint's version of {s.target!r}")
-            out.append(pool.pop(0))
-        else:
-            out.append(s.target)
-        seen.add(s.target)
+        versions.setdefault(base, {base}).add(name)
+    bars = {i: {namer.bar(v) for v in versions.get(s.target, {s.target})} for i, s in enumerate(assigns)}
+    every = set().union(*bars.values())
+    out: list[ir.Stmt] = []
+    i, run = len(assigns) - 1, None
+    for s in body:
+        sweep = isinstance(s, ir.AugAssign) or (isinstance(s, ir.Assign) and s.op is None and not s.args)
+        read = ir.names_in(s.value) if sweep else []  # type: ignore[union-attr]
+        if read and read[0] in every and run != (read[0], s.origin):
+            while i >= 0 and not (assigns[i].origin == s.origin and read[0] in bars[i]):
+                i -= 1
+            if i >= 0:
+                out.append(rec.stmt(first + i, ADJOINT, read[0], s.origin))
+                run, i = (read[0], s.origin), i - 1
+        out.append(s)
     return out
 
 
@@ -225,6 +216,8 @@ _SCT_PREFIX = re.compile(r"(?<![\w.])sct\.(?:runtime\.|functions\.)?")
 
 def _partials(stmt: ir.Assign, nodes: set[str]) -> dict[str, str | None]:
     """d target / d node for each node ``stmt`` reads, from the rule table (None: no derivative)."""
+    if stmt.op == ir.INACTIVE:  # a comparison: evaluated, never differentiated
+        return {n: None for n in dict.fromkeys(ir.names_in(stmt.value)) if n in nodes}
     rule = rules.lookup(stmt.op, len(stmt.args)) if stmt.op is not None else None
     if stmt.op is not None and rule is None:
         raise InternalError(f"table: no rule for {stmt.op!r}")
@@ -234,30 +227,25 @@ def _partials(stmt: ir.Assign, nodes: set[str]) -> dict[str, str | None]:
             continue
         p = E.number(1) if rule is None else rule.partial(i, stmt.args, cst.Name(stmt.target))
         before = found.get(arg.value)
-        found[arg.value] = E.add(before, p) if before is not None and p is not None else (before or p)
+        found[arg.value] = p if before is None else before if p is None else E.add(before, p)  # x * x
     return {n: None if p is None else _SCT_PREFIX.sub("", E.code(p)) for n, p in found.items()}
 
 
 def _module_constants(fs: FunctionSource) -> dict[str, Any]:
     """``NAME = <literal>`` at the top of the user's file, read without running it."""
     found: dict[str, Any] = {}
-    for stmt in fs.file.module.body:
-        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
-            target = small.targets[0].target if isinstance(small, cst.Assign) and len(small.targets) == 1 else (
-                small.target if isinstance(small, cst.AnnAssign) and small.value is not None else None
-            )
-            if isinstance(target, cst.Name):
-                try:
-                    found[target.value] = ast.literal_eval(cst.Module([]).code_for_node(small.value))
-                except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                    pass
+    with contextlib.suppress(SyntaxError, ValueError):
+        for node in ast.parse(fs.file.text).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                with contextlib.suppress(ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    found[node.targets[0].id] = ast.literal_eval(node.value)
     return found
 
 
-def _run(fn: Callable[..., Any], args: tuple[Any, ...], fs: FunctionSource, point: Mapping[str, float]) -> None:
+def _run(fn: Callable[..., Any], args: list[float], fs: FunctionSource, point: Mapping[str, float]) -> Any:
     """Call generated code; a failure becomes an error located at the user's line."""
     try:
-        fn(*args)
+        return fn(*args)
     except Exception as exc:  # noqa: BLE001 - any failure of the user's operations
         where, tb = None, exc.__traceback__
         while tb is not None:
@@ -299,24 +287,19 @@ def _number(value: Any) -> str:
     if isinstance(value, (int, float)) or hasattr(value, "denominator"):
         v = float(value)
         if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
-            return str(int(v)) if v != 0 else "0"
+            return str(int(v))
         return format(v, ".10g")
     return str(value)
-
-
-def _partials_text(row: Row, code: Callable[[str], str] = str) -> str:
-    return ", ".join(f"d{row.node}/d{n} = {code('none' if p is None else p)}" for n, p in row.partials.items())
 
 
 def _cells(table: Table, code: Callable[[str], str] = str) -> tuple[list[str], list[list[str]]]:
     head = ["node", "expression", "value", "partials", *(f"{s}_dot=1" for s in table.seeds)]
     head.append(f"adjoint ({table.result}_bar=1)")
-    body = [
-        [r.node, code(r.expression), _number(r.value), _partials_text(r, code)]
-        + [_number(r.tangent[s]) for s in table.seeds]
-        + [_number(r.adjoint)]
-        for r in table.rows
-    ]
+    body = []
+    for r in table.rows:
+        partials = ", ".join(f"d{r.node}/d{n} = {code('none' if p is None else p)}" for n, p in r.partials.items())
+        tangents = [_number(r.tangent[s]) for s in table.seeds]
+        body.append([r.node, code(r.expression), _number(r.value), partials, *tangents, _number(r.adjoint)])
     return head, body
 
 
