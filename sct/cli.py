@@ -50,7 +50,7 @@ def transform_file(path: str, functions: Sequence[str] | None, mode: str, wrt: s
     taken = pipeline.file_names(file)
     namer = Namer(taken)
     bindings, lines = pipeline.module_imports(file)
-    imports = emit.Imports(taken, bindings, lines)
+    imports = emit.Imports(taken, bindings, lines, pipeline.module_constants(file))
     parts: list[str] = []
     for fs in chosen:
         result = pipeline.transform(fs, wrt, modes, namer=namer, imports=imports)

@@ -36,7 +36,9 @@ class Imports:
     taken: set[str]
     user_bindings: dict[str, str]  # local name -> qualified name, from the user's imports
     user_lines: dict[str, str]  # local name -> the import line that binds it
+    constants: dict[str, str] = field(default_factory=dict)  # module constant -> its assignment
     lines: list[str] = field(default_factory=list)
+    constant_lines: list[str] = field(default_factory=list)
     spelled: dict[str, str] = field(default_factory=dict)
 
     def spell(self, dotted: str) -> str:
@@ -66,6 +68,8 @@ class Imports:
     def use_user_name(self, name: str) -> None:
         if name in self.user_lines:
             self._add(self.user_lines[name])
+        elif name in self.constants and self.constants[name] not in self.constant_lines:
+            self.constant_lines.append(self.constants[name])
 
     def _add(self, line: str) -> None:
         if line not in self.lines:
@@ -96,10 +100,11 @@ class _Speller(cst.CSTTransformer):
         if dotted is None:
             return updated
         root = dotted.split(".")[0]
+        if root in _RULE_ROOTS and (root in self.local or self.imports.user_bindings.get(root, root) == root):
+            # a rule's partial (a local `math` cannot be the module in the user's own code)
+            return cst.parse_expression(self.imports.spell(dotted))
         if root in self.local:
             return updated
-        if root in _RULE_ROOTS and self.imports.user_bindings.get(root, root) == root:
-            return cst.parse_expression(self.imports.spell(dotted))
         self.imports.use_user_name(root)
         return updated
 
@@ -210,6 +215,8 @@ def import_block(lines: Iterable[str]) -> list[str]:
 def module_source(filename: str, functions: Iterable[str], imports: Imports) -> str:
     """A whole module: header comment, imports, the functions' sources."""
     parts = [HEADER.format(filename=filename), *import_block(imports.lines)]
+    if imports.constant_lines:
+        parts += ["", "", *imports.constant_lines]
     text = "\n".join(parts) + "\n\n\n" + "\n\n".join(functions)
     return fmt(text)
 

@@ -87,6 +87,26 @@ def module_imports(file: SourceFile) -> tuple[dict[str, str], dict[str, str]]:
     return bindings, lines
 
 
+def module_constants(file: SourceFile) -> dict[str, str]:
+    """Top-level ``NAME = <literal arithmetic>`` lines, which generated modules copy."""
+    from .normalize import _is_constant
+
+    found: dict[str, str] = {}
+    code = cst.Module([]).code_for_node
+    for stmt in file.module.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            small = stmt.body[0]
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+                and _is_constant(small.value)
+                and not isinstance(small.value, cst.Attribute)
+            ):
+                found[small.targets[0].target.value] = code(small).strip()
+    return found
+
+
 def module_level_names(file: SourceFile) -> set[str]:
     """Names bound at the top level of the file (functions, classes, assignments, imports)."""
     names = set(module_imports(file)[0])
@@ -134,7 +154,7 @@ def transform(
     namer = namer or Namer(taken)
     if imports is None:
         bindings, lines = module_imports(fs.file)
-        imports = emit.Imports(taken | namer.taken, bindings, lines)
+        imports = emit.Imports(taken | namer.taken, bindings, lines, module_constants(fs.file))
     normalized = normalize(fs, namer)
     act = activity(normalized, wrt_list)
     tan = tangent(normalized, wrt_list, act, namer) if "tangent" in modes else None

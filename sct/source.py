@@ -109,6 +109,8 @@ def parse(text: str, filename: str) -> SourceFile:
             if py_exc.lineno:
                 line, column = py_exc.lineno, max((py_exc.offset or 1) - 1, 0)
                 message = py_exc.msg
+                if isinstance(py_exc, IndentationError) and 0 < line <= len(lines):
+                    column = len(lines[line - 1]) - len(lines[line - 1].lstrip())  # the first character
         except (ValueError, OverflowError):  # e.g. a null byte: keep libcst's report
             pass
         source_line = lines[line - 1] if 0 < line <= len(lines) else ""

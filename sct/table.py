@@ -3,26 +3,34 @@
 Contract: :func:`build` takes a :class:`~sct.source.FunctionSource` and a point
 (a float for every parameter) and returns a :class:`Table`; :func:`render`
 prints it as ``text`` (aligned columns), ``markdown`` (a GitHub table) or
-``json`` (``{"function": ..., "rows": [...]}``). Straight-line code only.
+``json`` (``{"function": ..., "rows": [...]}``). Branches and loops included.
 
 Rows: the parameters in order (``expression`` is the parameter's own name,
-``partials`` empty), then each assignment of the normalized program in order
-(a valid execution order), the returned node (``result``) last; a variable
-assigned twice gives two rows, as in the program. A row has its value, its
-symbolic partial with respect to each node it reads (from :mod:`sct.rules`;
-``None`` where the operation passes no derivative), its tangent for each seed
-(each parameter's tangent 1 in turn, the others 0) and its adjoint for a result
-adjoint of 1. Inactive nodes (no derivative) show tangent and adjoint 0.
+``partials`` empty), then one row per *executed instance* of an assignment of
+the normalized program, in execution order: a statement in a branch not taken
+has no row, one in a loop has a row per trip, labelled with the enclosing
+loops' state, innermost last (``s [i=1, j=2]``: a ``for`` loop's variable; a
+``while`` loop's iteration number, from 1: ``[iter=3]``); JSON keeps ``node``
+plain and adds ``"iteration": {"i": 1, "j": 2}`` to such rows. The run's last
+instance is the returned node in straight-line code and in most loops (in
+execution order, an instance assigned after the returned one comes after it).
+A row has its value, its symbolic partial with respect to each node it reads
+(from :mod:`sct.rules`; ``None`` where the operation passes no derivative;
+evaluated, it reads the latest instance of each node before the row), its
+tangent for each seed (each parameter's tangent 1 in turn, the others 0) and
+its adjoint for a result adjoint of 1. Inactive nodes and dead code (no
+derivative) show tangent and adjoint 0.
 
 No number is computed here: the pipeline's tangent and adjoint are copied with
 recording calls added, emitted with :mod:`sct.emit`, compiled and run. The
-tangent records each value and tangent as it is assigned; the adjoint records
-a node's adjoint where the reverse sweep starts using it, and returns the
-parameters'. Dead code, which the tangent drops, takes its value from the
-normalized program, instrumented the same way. The user's file is never
+tangent records each value and tangent as it is assigned, and each loop trip;
+the adjoint records a node's adjoint where the reverse sweep starts using it
+(the value of its ``_bar`` variable there), and returns the parameters'. The
+k-th forward instance of an assignment is matched with the k-th-from-last
+recording of its adjoint (the reverse sweep replays the trips backwards).
+Dead code, which the tangent drops, takes its value (and the row order) from
+the normalized program, instrumented the same way. The user's file is never
 imported or run (its literal module-level constants, ``C = 2.0``, are read).
-Recordings are keyed by (row, kind) and kept as lists of instances, so that
-loops can later give one row per executed instance (``s [i=3]``).
 """
 
 from __future__ import annotations
@@ -63,11 +71,24 @@ class Row:
     partials: dict[str, str | None]
     tangent: dict[str, Any]
     adjoint: Any
+    iteration: dict[str, Any] | None = None  # the enclosing loops' variables (``{"i": 3}``), innermost last
+
+    @property
+    def label(self) -> str:
+        """``s``, or ``s [i=1, j=2]`` inside loops."""
+        if not self.iteration:
+            return self.node
+        return f"{self.node} [{', '.join(f'{k}={_number(v)}' for k, v in self.iteration.items())}]"
 
     def as_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         tangent = {k: _jsonable(v) for k, v in self.tangent.items()}
-        return {**out, "value": _jsonable(self.value), "tangent": tangent, "adjoint": _jsonable(self.adjoint)}
+        out |= {"value": _jsonable(self.value), "tangent": tangent, "adjoint": _jsonable(self.adjoint)}
+        if self.iteration is None:
+            del out["iteration"]
+        else:
+            out["iteration"] = {k: v if isinstance(v, (int, float)) else _jsonable(v) for k, v in self.iteration.items()}
+        return out
 
 
 @dataclass
@@ -101,34 +122,22 @@ def build(fs: FunctionSource, point: Mapping[str, float]) -> Table:
     namer = _LoggingNamer(pipeline.file_names(fs.file))
     tr = pipeline.transform(fs, namer=namer)
     norm, tan, adj = tr.normalized, tr.tangent, tr.adjoint
-    assigns = [s for s in norm.body if isinstance(s, ir.Assign)]
-    ret = norm.body[-1] if norm.body else None
-    if len(assigns) != len(norm.body) - 1 or not isinstance(ret, ir.Return):
-        raise UsageError(f"sct table supports straight-line functions only; {fs.name!r} has branches or loops")
-    if tan is None or adj is None or not isinstance(ret.value, cst.Name) or not isinstance(adj.body[-1], ir.Return):
-        raise InternalError("table: expected a tangent, an adjoint and a program returning a name")
-    params, result = list(norm.params), ret.value.value
-    names = params + [s.target for s in assigns]
+    if tan is None or adj is None or not norm.body or not isinstance(adj.body[-1], ir.Return):
+        raise InternalError("table: expected a tangent, an adjoint and a non-empty program")
+    params = list(norm.params)
+    assigns = [s for s in ir.walk(norm.body) if isinstance(s, ir.Assign)]
     key_of = {id(s): len(params) + i for i, s in enumerate(assigns)}
     rec = _Recorder(namer.fresh("_sct_record"), norm.body[0].origin)
-    primal_of: dict[str, int] = {}  # a tangent variable -> the row whose tangent it is about to hold
+    rec.depth = {**{k: 0 for k in range(len(params))}, **_loop_depths(norm.body, key_of)}
 
-    primal = [rec.stmt(k, VALUE, p) for k, p in enumerate(params)]
-    for s in assigns:
-        primal += [s, rec.stmt(key_of[id(s)], VALUE, s.target, s.origin)]
+    primal = [rec.stmt(k, VALUE, p) for k, p in enumerate(params)] + _instrument(norm.body, key_of, rec, namer, None)
     tangent = [rec.stmt(k, kind, v) for k, p in enumerate(params) for kind, v in ((VALUE, p), (TANGENT, namer.dot(p)))]
-    for s in tan.body:
-        tangent.append(s)
-        if isinstance(s, ir.Assign) and id(s) in key_of:  # forward mode keeps the primal statement itself
-            primal_of[namer.dot(s.target)] = key_of[id(s)]
-            tangent.append(rec.stmt(key_of[id(s)], VALUE, s.target, s.origin))
-        elif isinstance(s, ir.Assign) and s.target in primal_of:  # and puts its tangent right after it
-            tangent.append(rec.stmt(primal_of.pop(s.target), TANGENT, s.target, s.origin))
-    result_key = max(k for k, n in enumerate(names) if n == result)
-    adjoint = [rec.stmt(result_key, ADJOINT, adj.params[-1])] + _sweep_reads(adj.body, assigns, len(params), namer, rec)
+    tangent += _instrument(tan.body, key_of, rec, namer, {})
+    order = _reverse_order(norm.body)
+    adjoint = _sweep_reads(adj.body, order, key_of, namer, rec)
 
     fns = [
-        ir.Function(namer.fresh(f"{fs.name}_primal"), params, primal + [ret], norm.filename, norm.line),
+        ir.Function(namer.fresh(f"{fs.name}_primal"), params, primal, norm.filename, norm.line),
         ir.Function(tan.name, tan.params, tangent, tan.filename, tan.line),
         ir.Function(adj.name, adj.params, adjoint, adj.filename, adj.line),
     ]
@@ -137,20 +146,34 @@ def build(fs: FunctionSource, point: Mapping[str, float]) -> Table:
     run_primal, run_tangent, run_adjoint = (compiled[f.name] for f in fns)
     at, seeds = [float(point[p]) for p in params], list(tr.wrt)
     values, _ = rec.run(run_primal, at, fs, point)
+    executed, returned = list(rec.order), rec.returned  # (key, instance, iteration) in execution order
     by_seed = {s: rec.run(run_tangent, at + [float(q == s) for q in seeds], fs, point)[0] for s in seeds}
     adjoints, grads = rec.run(run_adjoint, at + [1.0], fs, point)
 
+    names = params + [s.target for s in assigns]
+    nodes = set(names)
+    count = {k: 0 for k in range(len(names))}
+    for k, _, _ in executed:
+        count[k] += 1
+    result = returned if returned is not None else names[executed[-1][0]]
+    last_result = max((j for j, (k, _, _) in enumerate(executed) if names[k] == result), default=None)
     rows: list[Row] = []
-    for k, name in enumerate(names):
+    for j, (k, n, iteration) in enumerate(executed):
+        name = names[k]
         stmt = assigns[k - len(params)] if k >= len(params) else None
-        if stmt is None:  # a parameter's adjoint is what the adjoint function returns for it
-            adjoints[(k, ADJOINT)] = [grads[seeds.index(name)]]
-        value = _last(by_seed[seeds[0]], k, VALUE, None)  # the tangent's, or the primal's for dead code
-        value = _last(values, k, VALUE, None) if value is None else value
+        value = _nth(by_seed[seeds[0]], k, VALUE, n, None)  # the tangent's, or the primal's for dead code
+        value = _nth(values, k, VALUE, n, None) if value is None else value
         expression = name if stmt is None else E.code(stmt.value)
-        partials = {} if stmt is None else _partials(stmt, set(names[:k]))
-        tangents = {s: _last(by_seed[s], k, TANGENT, 0.0) for s in seeds}
-        rows.append(Row(name, expression, value, partials, tangents, _last(adjoints, k, ADJOINT, 0.0)))
+        partials = {} if stmt is None else _partials(stmt, nodes)
+        tangents = {s: _nth(by_seed[s], k, TANGENT, n, 0.0) for s in seeds}
+        if stmt is None:  # a parameter's adjoint is what the adjoint function returns for it
+            adjoint_value = grads[seeds.index(name)] if name in seeds else 0.0
+        else:  # the k-th forward instance is the k-th-from-last reverse one
+            found = adjoints.get((k, ADJOINT), [])
+            adjoint_value = found[len(found) - 1 - n] if len(found) == count[k] else 0.0
+            if j == last_result and not found:
+                adjoint_value = 1.0  # the result's adjoint is the seed, even where nothing flows back
+        rows.append(Row(name, expression, value, partials, tangents, adjoint_value, iteration or None))
     return Table(fs.name, seeds, result, rows)
 
 
@@ -158,57 +181,164 @@ Seen = dict[tuple[int, str], list[Any]]  # (row, kind) -> the values recorded, i
 
 
 class _Recorder:
-    """What generated code calls to report a value: ``_sct_record(row, kind, value)``."""
+    """What generated code calls to report a value: ``_sct_record(row, kind, value)``.
+
+    Loops call ``.trip(depth, label, value)`` at the top of their body (a ``for``
+    loop with its variable's value, a ``while`` loop with None: the iteration
+    number, from 1) and ``.reset(depth)`` before a ``while`` loop; ``.returned(name)``
+    says which variable a ``return`` returns.
+    """
 
     def __init__(self, name: str, origin: ir.Origin):
         self.name, self.origin = name, origin
         self.seen: Seen = {}
+        self.depth: dict[int, int] = {}  # row -> how many loops enclose its statement
+        self.frames: list[tuple[str, Any]] = []
+        self.order: list[tuple[int, int, dict[str, Any]]] = []
+        self.returned: str | None = None
 
     def __call__(self, key: int, kind: str, value: Any) -> None:
-        self.seen.setdefault((key, kind), []).append(value)
+        found = self.seen.setdefault((key, kind), [])
+        if kind == VALUE:
+            self.order.append((key, len(found), dict(self.frames[: self.depth.get(key, 0)])))
+        found.append(value)
+
+    def trip(self, depth: int, label: str, value: Any) -> None:
+        if value is None:
+            value = self.frames[depth][1] + 1 if len(self.frames) > depth else 1
+        del self.frames[depth:]
+        while len(self.frames) < depth:  # not expected: a loop entered without its outer trip
+            self.frames.append(("?", None))
+        self.frames.append((label, value))
+
+    def reset(self, depth: int) -> None:
+        del self.frames[depth:]
+
+    def return_(self, name: str) -> None:
+        self.returned = name
 
     def stmt(self, key: int, kind: str, var: str, origin: ir.Origin | None = None) -> ir.ExprStmt:
         args = [cst.Arg(E.number(key)), cst.Arg(cst.SimpleString(f'"{kind}"')), cst.Arg(cst.Name(var))]
         return ir.ExprStmt(cst.Call(cst.Name(self.name), args), origin or self.origin)
 
+    def call(self, method: str, args: list[E.Expr], origin: ir.Origin) -> ir.ExprStmt:
+        return ir.ExprStmt(cst.Call(cst.parse_expression(f"{self.name}.{method}"), [cst.Arg(a) for a in args]), origin)
+
     def run(
         self, fn: Callable[..., Any], args: list[float], fs: FunctionSource, at: Mapping[str, float]
     ) -> tuple[Seen, Any]:
         """What ``fn(*args)`` recorded, and what it returned."""
-        self.seen = {}
+        self.seen, self.frames, self.order, self.returned = {}, [], [], None
         return self.seen, _run(fn, args, fs, at)
 
 
-def _last(seen: Seen, key: int, kind: str, default: Any) -> Any:
-    return seen.get((key, kind), [default])[-1]
+def _nth(seen: Seen, key: int, kind: str, n: int, default: Any) -> Any:
+    found = seen.get((key, kind), [])
+    return found[n] if n < len(found) else default
+
+
+def _loop_depths(body: list[ir.Stmt], key_of: dict[int, int], depth: int = 0) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for s in body:
+        if isinstance(s, ir.Assign) and id(s) in key_of:
+            out[key_of[id(s)]] = depth
+        elif isinstance(s, ir.If):
+            out |= _loop_depths(s.body, key_of, depth) | _loop_depths(s.orelse, key_of, depth)
+        elif isinstance(s, (ir.For, ir.While)):
+            out |= _loop_depths(s.body, key_of, depth + 1)
+    return out
+
+
+def _instrument(
+    body: list[ir.Stmt],
+    key_of: dict[int, int],
+    rec: _Recorder,
+    namer: Namer,
+    primal_of: dict[str, int] | None,
+    depth: int = 0,
+) -> list[ir.Stmt]:
+    """``body`` (the normalized program, or the tangent when ``primal_of`` is a dict)
+    recording each value (and tangent) as it is assigned, and each loop trip."""
+    out: list[ir.Stmt] = []
+    rec_ = lambda b, d=depth: _instrument(b, key_of, rec, namer, primal_of, d)  # noqa: E731
+    for s in body:
+        if isinstance(s, ir.Assign) and id(s) in key_of:  # forward mode keeps the primal statement itself
+            out += [s, rec.stmt(key_of[id(s)], VALUE, s.target, s.origin)]
+            if primal_of is not None:
+                primal_of[namer.dot(s.target)] = key_of[id(s)]
+        elif isinstance(s, ir.Assign) and primal_of is not None and s.target in primal_of:  # its tangent, next
+            out += [s, rec.stmt(primal_of.pop(s.target), TANGENT, s.target, s.origin)]
+        elif isinstance(s, ir.If):
+            out.append(ir.If(s.test, rec_(s.body), rec_(s.orelse), s.origin))
+        elif isinstance(s, ir.For):
+            trip = rec.call("trip", [E.number(depth), cst.SimpleString(f'"{s.target}"'), cst.Name(s.target)], s.origin)
+            out.append(ir.For(s.target, s.iter, [trip] + rec_(s.body, depth + 1), s.origin))
+        elif isinstance(s, ir.While):
+            trip = rec.call("trip", [E.number(depth), cst.SimpleString('"iter"'), cst.Name("None")], s.origin)
+            out.append(rec.call("reset", [E.number(depth)], s.origin))
+            out.append(ir.While(s.test, [trip] + rec_(s.body, depth + 1), s.origin))
+        elif isinstance(s, ir.Return) and primal_of is None and isinstance(s.value, cst.Name):
+            out += [rec.call("return_", [cst.SimpleString(f'"{s.value.value}"')], s.origin), s]
+        else:
+            out.append(s)
+    return out
+
+
+def _reverse_order(body: list[ir.Stmt]) -> list[ir.Assign]:
+    """The assignments in the order the adjoint's text handles them: a block backwards,
+    a branch's body before its ``else``, a loop's body backwards."""
+    out: list[ir.Assign] = []
+    for s in reversed(body):
+        if isinstance(s, ir.Assign):
+            out.append(s)
+        elif isinstance(s, ir.If):
+            out += _reverse_order(s.body) + _reverse_order(s.orelse)
+        elif isinstance(s, (ir.For, ir.While)):
+            out += _reverse_order(s.body)
+    return out
 
 
 def _sweep_reads(
-    body: list[ir.Stmt], assigns: list[ir.Assign], first: int, namer: _LoggingNamer, rec: _Recorder
+    body: list[ir.Stmt], order: list[ir.Assign], key_of: dict[int, int], namer: _LoggingNamer, rec: _Recorder
 ) -> list[ir.Stmt]:
     """``body`` (an adjoint) recording each assignment's adjoint where its reverse sweep
     starts: the run of adjoint statements from its line whose value reads its adjoint
-    first (``w_bar = v_bar * x``). Runs come in reverse program order; a variable may
-    have versions (``a``, ``a2``, fresh names from the namer), and several versions
-    may share one adjoint variable, reset between them. No run: the adjoint is 0."""
+    first (``w_bar = v_bar * x``). Runs come in ``order`` (see :func:`_reverse_order`),
+    nested in the adjoint's own branches and loops; a variable may have versions
+    (``a``, ``a2``, fresh names from the namer), and several versions may share one
+    adjoint variable, reset between them. No run: the adjoint is 0."""
     versions: dict[str, set[str]] = {}
     for base, name in namer.log:
         versions.setdefault(base, {base}).add(name)
-    bars = {i: {namer.bar(v) for v in versions.get(s.target, {s.target})} for i, s in enumerate(assigns)}
-    every = set().union(*bars.values())
-    out: list[ir.Stmt] = []
-    i, run = len(assigns) - 1, None
-    for s in body:
-        sweep = isinstance(s, ir.AugAssign) or (isinstance(s, ir.Assign) and s.op is None and not s.args)
-        read = ir.names_in(s.value) if sweep else []  # type: ignore[union-attr]
-        if read and read[0] in every and run != (read[0], s.origin):
-            while i >= 0 and not (assigns[i].origin == s.origin and read[0] in bars[i]):
-                i -= 1
-            if i >= 0:
-                out.append(rec.stmt(first + i, ADJOINT, read[0], s.origin))
-                run, i = (read[0], s.origin), i - 1
-        out.append(s)
-    return out
+    bars = [{namer.bar(v) for v in versions.get(s.target, {s.target})} for s in order]
+    every = set().union(*bars) if bars else set()
+    state: dict[str, Any] = {"i": 0, "run": None}
+
+    def walk(block: list[ir.Stmt]) -> list[ir.Stmt]:
+        out: list[ir.Stmt] = []
+        for s in block:
+            if isinstance(s, ir.If):
+                out.append(ir.If(s.test, walk(s.body), walk(s.orelse), s.origin))
+                continue
+            if isinstance(s, ir.For):
+                out.append(ir.For(s.target, s.iter, walk(s.body), s.origin))
+                continue
+            if isinstance(s, ir.While):
+                out.append(ir.While(s.test, walk(s.body), s.origin))
+                continue
+            sweep = isinstance(s, ir.AugAssign) or (isinstance(s, ir.Assign) and s.op is None and not s.args)
+            read = ir.names_in(s.value) if sweep else []  # type: ignore[union-attr]
+            if read and read[0] in every and state["run"] != (read[0], s.origin):
+                j = state["i"]
+                while j < len(order) and not (order[j].origin == s.origin and read[0] in bars[j]):
+                    j += 1
+                if j < len(order):
+                    out.append(rec.stmt(key_of[id(order[j])], ADJOINT, read[0], s.origin))
+                    state["run"], state["i"] = (read[0], s.origin), j + 1
+            out.append(s)
+        return out
+
+    return walk(body)
 
 
 _SCT_PREFIX = re.compile(r"(?<![\w.])sct\.(?:runtime\.|functions\.)?")
@@ -299,7 +429,7 @@ def _cells(table: Table, code: Callable[[str], str] = str) -> tuple[list[str], l
     for r in table.rows:
         partials = ", ".join(f"d{r.node}/d{n} = {code('none' if p is None else p)}" for n, p in r.partials.items())
         tangents = [_number(r.tangent[s]) for s in table.seeds]
-        body.append([r.node, code(r.expression), _number(r.value), partials, *tangents, _number(r.adjoint)])
+        body.append([r.label, code(r.expression), _number(r.value), partials, *tangents, _number(r.adjoint)])
     return head, body
 
 

@@ -262,9 +262,209 @@ def test_a_point_outside_the_domain(capsys: pytest.CaptureFixture[str], tmp_path
     assert "return math.log(y)" in err
 
 
-def test_control_flow_is_refused_cleanly(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    path = tmp_path / "l.py"
-    path.write_text("def l(x):\n    s = 0.0\n    for i in range(3):\n        s = s + x\n    return s\n")
-    code, out, err = run_cli(capsys, "table", path, "-f", "l", "--at", "x=1")
-    assert code != 0 and out == "" and "Traceback" not in err
-    assert err.count("error") == 1
+# ---- branches and loops: one row per executed instance ---------------------------------
+
+
+def _env_before(rows: list[dict], q: int) -> dict:
+    """Each node's latest value before row ``q`` ran (what row ``q`` read)."""
+    env: dict = {"math": math}
+    for r in rows[:q]:
+        env[r["node"]] = r["value"]
+    return env
+
+
+def _partial_value(rows: list[dict], q: int, node: str) -> float:
+    text = rows[q]["partials"][node]
+    if text is None:
+        return 0.0
+    env = _env_before(rows, q)
+    if rows[q]["node"] not in rows[q]["partials"]:  # a partial may read the result (exp)
+        env[rows[q]["node"]] = rows[q]["value"]
+    return eval(text, {}, env)
+
+
+def check_chain_rules(rows: list[dict], seeds: tuple[str, ...], n_inputs: int, result: int = -1) -> None:
+    """Per instance, from the table's own rows: tangent = sum of partial * the read
+    instance's tangent; adjoint = sum over the instances reading it of their adjoint * partial.
+    Dead code (no reader, not the result) shows tangent and adjoint 0."""
+    result %= len(rows)
+    for q in range(n_inputs, len(rows)):
+        later = [t for t in rows[q + 1 :] if rows[q]["node"] in t["partials"] or t["node"] == rows[q]["node"]]
+        if q != result and (not later or rows[q]["node"] not in later[0]["partials"]):
+            assert set(rows[q]["tangent"].values()) == {0.0} and rows[q]["adjoint"] == 0.0, q
+            continue
+        reads = {n: max(r for r in range(q) if rows[r]["node"] == n) for n in rows[q]["partials"]}
+        for seed in seeds:
+            forward = sum(_partial_value(rows, q, n) * rows[r]["tangent"][seed] for n, r in reads.items())
+            assert rows[q]["tangent"][seed] == pytest.approx(forward, rel=1e-12, abs=1e-12), (q, seed)
+    for r in range(len(rows)):
+        if r == result:
+            continue
+        node, backward = rows[r]["node"], 0.0
+        for q in range(r + 1, len(rows)):
+            if node in rows[q]["partials"]:
+                backward += rows[q]["adjoint"] * _partial_value(rows, q, node)
+            if rows[q]["node"] == node:  # overwritten: later rows read the new instance
+                break
+        assert rows[r]["adjoint"] == pytest.approx(backward, rel=1e-12, abs=1e-12), (r, node)
+
+
+def label(row: dict) -> str:
+    it = row.get("iteration")
+    return row["node"] if not it else f"{row['node']} [{', '.join(f'{k}={v}' for k, v in it.items())}]"
+
+
+LOOP = "def p(x, c):\n    s = x\n    for i in range(3):\n        s = s * x + i\n    return s * c\n"
+
+
+def direct_loop(x: float, c: float) -> float:
+    s = x
+    for i in range(3):
+        s = s * x + i
+    return s * c
+
+
+def test_a_for_loop_gives_one_row_per_instance(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "p.py"
+    path.write_text(LOOP)
+    x, c = 1.3, -0.7
+    rows = table_json(capsys, path, "p", f"x={x},c={c}")["rows"]
+    assert [label(r) for r in rows] == [
+        "x", "c", "s", "t1 [i=0]", "s [i=0]", "t1 [i=1]", "s [i=1]", "t1 [i=2]", "s [i=2]", "result"
+    ]  # fmt: skip
+    assert rows[3]["iteration"] == {"i": 0} and rows[8]["iteration"] == {"i": 2} and "iteration" not in rows[2]
+    s, want = x, []
+    for i in range(3):
+        want += [s * x, s * x + i]
+        s = s * x + i
+    assert [r["value"] for r in rows[3:9]] == pytest.approx(want, rel=1e-12)
+    assert rows[-1]["value"] == pytest.approx(direct_loop(x, c), rel=1e-12) and rows[-1]["adjoint"] == 1.0
+    for seed, h in (("x", 1e-6), ("c", 1e-6)):
+        plus = direct_loop(**{"x": x, "c": c, seed: (x, c)[seed == "c"] + h})
+        minus = direct_loop(**{"x": x, "c": c, seed: (x, c)[seed == "c"] - h})
+        assert rows[-1]["tangent"][seed] == pytest.approx((plus - minus) / (2 * h), rel=1e-6)
+        assert rows[-1]["tangent"][seed] == pytest.approx(rows[seed == "c"]["adjoint"], rel=1e-12)  # dot product
+    # the final instances by hand: s [i=2] is read by result only, t1 [i=2] by s [i=2] only
+    assert rows[8]["adjoint"] == pytest.approx(c) and rows[7]["adjoint"] == pytest.approx(c)
+    assert rows[6]["adjoint"] == pytest.approx(c * x)  # s [i=1], read by t1 [i=2] = s * x
+    assert rows[4]["adjoint"] == pytest.approx(c * x * x) and rows[2]["adjoint"] == pytest.approx(c * x**3)
+    check_chain_rules(rows, ("x", "c"), 2)
+
+
+def test_text_labels_iterations(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "p.py"
+    path.write_text(LOOP)
+    code, out, err = run_cli(capsys, "table", path, "-f", "p", "--at", "x=2,c=1")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert [line.split("  ")[0].strip() for line in lines[2:]] == [
+        "x", "c", "s", "t1 [i=0]", "s [i=0]", "t1 [i=1]", "s [i=1]", "t1 [i=2]", "s [i=2]", "result"
+    ]  # fmt: skip
+    assert re.fullmatch(r"s \[i=2\]\s+t1 \+ i\s+20\s+ds/dt1 = 1\s+.*", lines[10])
+
+
+BRANCH = """\
+import math
+
+
+def q(x, y):
+    a = x * y
+    if a > 0:
+        b = math.exp(a)
+        c = b * x
+    else:
+        b = a * a
+    d = b + y
+    return d
+"""
+
+
+@pytest.mark.parametrize("x, taken", [(0.5, ["a", "b", "c", "d"]), (-0.5, ["a", "b", "d"])])
+def test_a_branch_shows_only_the_taken_side(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, x: float, taken: list[str]
+) -> None:
+    path = tmp_path / "q.py"
+    path.write_text(BRANCH)
+    y = 1.7
+    rows = table_json(capsys, path, "q", f"x={x},y={y}")["rows"]
+    nodes = [r["node"] for r in rows]
+    assert nodes[:2] == ["x", "y"] and [n for n in nodes[2:] if not n.startswith("t")] == taken
+    assert all("iteration" not in r for r in rows)
+    a = x * y
+    b = math.exp(a) if a > 0 else a * a
+    assert rows[-1]["value"] == pytest.approx(b + y, rel=1e-12)
+    expression = {r["node"]: r["expression"] for r in rows}
+    assert expression["b"] == ("math.exp(a)" if a > 0 else "a * a")
+    db_da = math.exp(a) if a > 0 else 2 * a
+    assert rows[0]["adjoint"] == pytest.approx(db_da * y, rel=1e-12)  # c is dead
+    assert rows[1]["adjoint"] == pytest.approx(db_da * x + 1, rel=1e-12)
+    assert rows[-1]["tangent"] == pytest.approx({"x": rows[0]["adjoint"], "y": rows[1]["adjoint"]}, rel=1e-12)
+    check_chain_rules(rows, ("x", "y"), 2)
+
+
+WHILE = """\
+import math
+
+
+def w(x):
+    s = x
+    n = 0
+    while s < 10.0:
+        s = s * x + math.sin(s)
+        n = n + 1
+    return s
+"""
+
+
+def test_a_while_loop_labels_its_iterations(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "w.py"
+    path.write_text(WHILE)
+    x = 1.6
+    rows = table_json(capsys, path, "w", f"x={x}")["rows"]
+    s, trips = x, 0
+    while s < 10.0:
+        s, trips = s * x + math.sin(s), trips + 1
+    assert trips >= 3
+    s_rows = [r for r in rows if r["node"] == "s" and "iteration" in r]
+    assert [r["iteration"] for r in s_rows] == [{"iter": k} for k in range(1, trips + 1)]
+    assert label(rows[-1]) == f"n [iter={trips}]"  # execution order: the returned instance is not last here
+    result = s_rows[-1]
+    assert result["value"] == pytest.approx(s, rel=1e-12) and result["adjoint"] == 1.0
+    assert result["tangent"]["x"] == pytest.approx(rows[0]["adjoint"], rel=1e-12)
+    assert [label(r) for r in rows[:3]] == ["x", "s", "n"]
+    check_chain_rules(rows, ("x",), 1, rows.index(result))
+
+
+NESTED = """\
+def m(x):
+    s = x
+    for i in range(2):
+        for j in range(2):
+            s = s * x + j
+            if s > 5:
+                break
+        if s > 100:
+            return s
+    return s * x
+"""
+
+
+@pytest.mark.parametrize("x", [1.1, 2.0, 5.0])
+def test_nested_loops_break_and_early_return(capsys: pytest.CaptureFixture[str], tmp_path: Path, x: float) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(NESTED)
+    rows = table_json(capsys, path, "m", f"x={x}")["rows"]
+    s, labels, done = x, [], False
+    for i in range(2):
+        for j in range(2):
+            s = s * x + j
+            labels.append(f"s [i={i}, j={j}]")
+            if s > 5:
+                break
+        if s > 100:
+            done = True
+            break
+    assert [label(r) for r in rows if r["node"] == "s" and "iteration" in r] == labels
+    assert rows[-1]["value"] == pytest.approx(s if done else s * x, rel=1e-12) and rows[-1]["adjoint"] == 1.0
+    assert rows[-1]["tangent"]["x"] == pytest.approx(rows[0]["adjoint"], rel=1e-12)
+    check_chain_rules(rows, ("x",), 1)
