@@ -112,7 +112,7 @@ class _Checker(cst.CSTVisitor):
             self.fail(node, f"the operator `{op}` has no derivative rule", "write it with + - * / **", NoRuleError)
 
     def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
-        if not isinstance(node.operator, (cst.Minus, cst.Plus)):
+        if not isinstance(node.operator, (cst.Minus, cst.Plus, cst.Not)):
             op = cst.Module([]).code_for_node(node.operator).strip()
             self.fail(node, f"the operator `{op}` is not supported here", "use unary minus or plus")
 

@@ -113,10 +113,11 @@ class _Reverse:
         end_else = self.nonzero
         merged = end_body | end_else
         self.nonzero = merged
-        if not rev_body and not rev_else:
-            return [ir.If(stmt.test, fwd_body, fwd_else, stmt.origin)], []
+        # an adjoint consumed on one side only is zeroed there (it holds a stale value)
         rev_body += self.zeros(merged - end_body, stmt.origin)
         rev_else += self.zeros(merged - end_else, stmt.origin)
+        if not rev_body and not rev_else:
+            return [ir.If(stmt.test, fwd_body, fwd_else, stmt.origin)], []
         cond = self.record(stmt, "cond", "cond")
         pushes, pops = self.saved({cond}, stmt.origin)
         fwd = [ir.Assign(cond, stmt.test, ir.INACTIVE, (), stmt.origin), ir.If(cst.Name(cond), fwd_body, fwd_else, stmt.origin)]
@@ -125,8 +126,10 @@ class _Reverse:
     def loop(self, stmt: ir.For | ir.While) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         entry = set(self.nonzero)
         state = set(entry)
-        if isinstance(stmt, ir.For):
-            self.loop_targets.append(stmt.target)
+        # The reversed loop re-binds its variable, unless the body assigns it too.
+        rebinds = isinstance(stmt, ir.For) and stmt.target not in ir.assigned(stmt.body)
+        if rebinds:
+            self.loop_targets.append(stmt.target)  # type: ignore[union-attr]
         while True:  # the adjoints live at the top of the reversed body, for every trip
             self.nonzero = set(state)
             fwd_body, rev_body = self.block(stmt.body)
@@ -134,15 +137,16 @@ class _Reverse:
             if end <= state:
                 break
             state |= end
-        if isinstance(stmt, ir.For):
+        if rebinds:
             self.loop_targets.pop()
         self.nonzero = state
+        # adjoints consumed by the body are zeroed at its end, for the trip before
+        rev_body += self.zeros(state - end, stmt.origin)
+        before = self.zeros(state - entry, stmt.origin)
         if not rev_body:
             if isinstance(stmt, ir.For):
                 return [ir.For(stmt.target, stmt.iter, fwd_body, stmt.origin)], []
             return [ir.While(stmt.test, fwd_body, stmt.origin)], []
-        rev_body += self.zeros(state - end, stmt.origin)
-        before = self.zeros(state - entry, stmt.origin)
         exits = any(isinstance(s, ir.Break) for s in _this_loop(stmt.body))
         fwd: list[ir.Stmt] = []
         recorded: set[str] = set()
