@@ -122,9 +122,14 @@ class _Checker(cst.CSTVisitor):
         if not isinstance(node.target, cst.Name):
             self.fail(node.target, "only a plain name can be the target of an augmented assignment", "assign to a variable")
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    def visit_Assign(self, node: cst.Assign) -> bool:
         for target in node.targets:
             self._check_target(target.target)
+            if isinstance(target.target, cst.Name) and isinstance(node.value, (cst.Tuple, cst.List)):
+                self.fail(node.value, "a tuple or list held in one variable is not supported",
+                          "unpack it into names (`a, b = x, y`), or loop over the literal directly")
+        node.value.visit(self)
+        return False  # targets are names (checked above), not reads
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
         if node.value is None:
