@@ -48,12 +48,11 @@ def transform_file(path: str, functions: Sequence[str] | None, mode: str, wrt: s
     chosen = source.select_functions(file, list(functions or []))
     modes = ("tangent", "adjoint") if mode == "both" else (mode,)
     taken = pipeline.file_names(file)
-    namer = Namer(taken)
     bindings, lines = pipeline.module_imports(file)
     imports = emit.Imports(taken, bindings, lines, pipeline.module_constants(file))
     parts: list[str] = []
-    for fs in chosen:
-        result = pipeline.transform(fs, wrt, modes, namer=namer, imports=imports)
+    for fs in chosen:  # each function named as the decorator would name it
+        result = pipeline.transform(fs, wrt, modes, namer=Namer(taken), imports=imports)
         parts.extend(result.functions_source())
     return emit.module_source(path, parts, imports)
 

@@ -50,6 +50,9 @@ class Imports:
     def _spelling(self, dotted: str) -> str:
         module, _, attr = dotted.rpartition(".")
         root, rest = module.split(".")[0], module[len(module.split(".")[0]) :]
+        if self.user_bindings.get(root) == root and module == root != "sct":
+            self.use_user_name(root)  # the user imports the module itself: keep `math.exp`
+            return dotted
         if self.user_bindings.get(attr) == dotted or (module.startswith("sct") and attr not in self.taken):
             self.use_user_name(attr)
             if attr not in self.user_lines:
@@ -121,13 +124,21 @@ def _comment_lines(origin: ir.Origin, last: list[ir.Origin | None]) -> list[cst.
     if origin == last[0]:
         return []
     last[0] = origin
+    if origin.line == 0 and not origin.text:
+        return []  # no provenance: a statement of sct's own
     return [cst.EmptyLine(comment=cst.Comment(origin.comment()))]
 
 
 def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir.Origin | None]) -> list[cst.BaseStatement]:
     out: list[cst.BaseStatement] = []
+    notes: list[cst.EmptyLine] = []
     for stmt in body:
-        lead = _comment_lines(stmt.origin, last)
+        if isinstance(stmt, ir.Comment):
+            notes.append(cst.EmptyLine(comment=cst.Comment(f"# {stmt.text}")))
+            last[0] = None
+            continue
+        lead = notes + _comment_lines(stmt.origin, last)
+        notes = []
         s = lambda e: _spell(e, imports, local)  # noqa: E731
         if isinstance(stmt, ir.Assign):
             small: cst.BaseSmallStatement = cst.Assign([cst.AssignTarget(cst.Name(stmt.target))], s(stmt.value))

@@ -151,6 +151,8 @@ def mul(a: Expr, b: Expr) -> Expr:
             return neg(mul(inner, second) if first is a else mul(second, inner))
     if isinstance(b, cst.BinaryOperation) and isinstance(b.operator, cst.Divide) and is_one(b.left) and not b.lpar:
         return div(a, b.right)  # a * (1 / b) is a / b
+    if isinstance(a, cst.BinaryOperation) and isinstance(a.operator, cst.Divide) and is_one(a.left) and not a.lpar:
+        return div(b, a.right)  # (1 / a) * b is b / a
     return _binary(a, cst.Multiply(), b)
 
 
@@ -267,6 +269,20 @@ class _Parenthesizer(cst.CSTTransformer):
         if _precedence(updated.expression) < p:
             return updated.with_changes(expression=_wrap(updated.expression))
         return updated
+
+    def leave_Comparison(self, original: cst.Comparison, updated: cst.Comparison) -> Expr:
+        left = _wrap(updated.left) if _precedence(updated.left) <= 5 else updated.left
+        targets = [
+            c.with_changes(comparator=_wrap(c.comparator)) if _precedence(c.comparator) <= 5 else c
+            for c in updated.comparisons
+        ]
+        return updated.with_changes(left=left, comparisons=targets)
+
+    def leave_IfExp(self, original: cst.IfExp, updated: cst.IfExp) -> Expr:
+        parts = {k: _wrap(v) if _precedence(v) <= 1 else v for k, v in
+                 (("body", updated.body), ("test", updated.test), ("orelse", updated.orelse))}
+        parts["orelse"] = updated.orelse  # a conditional's else may chain
+        return updated.with_changes(**parts)
 
     def leave_BooleanOperation(self, original: cst.BooleanOperation, updated: cst.BooleanOperation) -> Expr:
         p = _PRECEDENCE[type(updated.operator)]

@@ -74,6 +74,14 @@ class ExprStmt:
 
 
 @dataclass
+class Comment:
+    """A note of sct's own in generated code (``# reverse sweep``)."""
+
+    text: str
+    origin: Origin = Origin(0, "")
+
+
+@dataclass
 class Return:
     value: E.Expr
     origin: Origin
@@ -112,7 +120,7 @@ class Continue:
     origin: Origin
 
 
-Stmt = Union[Assign, AugAssign, ExprStmt, Return, If, For, While, Break, Continue]
+Stmt = Union[Assign, AugAssign, ExprStmt, Comment, Return, If, For, While, Break, Continue]
 
 
 @dataclass
@@ -178,8 +186,13 @@ def _line(text: str, indent: int) -> str:
 def _lines(body: list[Stmt], indent: int, last: list[Origin | None]) -> list[str]:
     out: list[str] = []
     for stmt in body:
+        if isinstance(stmt, Comment):
+            out.append(_line(f"# {stmt.text}", indent))
+            last[0] = None
+            continue
         if stmt.origin != last[0]:
-            out.append(_line(stmt.origin.comment(), indent))
+            if stmt.origin.line or stmt.origin.text:
+                out.append(_line(stmt.origin.comment(), indent))
             last[0] = stmt.origin
         if isinstance(stmt, Assign):
             out.append(_line(f"{stmt.target} = {E.code(stmt.value)}", indent))

@@ -29,7 +29,7 @@ from . import ir, rules
 from .analysis import Activity, activity, prune
 from .errors import InternalError
 from .forward import partials, zeros_like
-from .lower import single_exit, version
+from .lower import rename_block, single_exit, version
 from .names import Namer
 
 POP = "pop"  # the op of `x = x_stack.pop()`: kept by dead-code elimination
@@ -48,6 +48,9 @@ class _Reverse:
         self.stacks: dict[str, None] = {}
         self.scope: set[str] = set()  # names assigned inside the current top-level statement
         self.depth = 0
+        self.loop_depth = 0
+        self.defined_before: dict[int, set[str]] = {}  # top-level statement -> names bound before it
+        self.reassigned: set[str] = set()
         self.loop_targets: list[str] = []
 
     # ---- names --------------------------------------------------------------
@@ -66,13 +69,27 @@ class _Reverse:
 
     # ---- saving values inside loops and branches ----------------------------
 
-    def saved(self, names: set[str], origin: ir.Origin) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
-        """Pushes after a statement and pops before its adjoint, for what it overwrites."""
+    def saved(self, names: set[str], site: ir.Stmt) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """Saves after ``site`` and restores before its adjoint, for what is overwritten later.
+
+        In a loop a value is pushed on a local list (``t1_stack.append(t1)``); in a
+        branch outside any loop, which runs at most once, it is copied to a local
+        (``z_saved = z``).
+        """
         if self.depth == 0:
             return [], []  # top-level values are never overwritten (sct.lower.version)
+        origin = site.origin
         keep = sorted(n for n in names if n in self.scope and n not in self.loop_targets)
         pushes: list[ir.Stmt] = []
         pops: list[ir.Stmt] = []
+        if self.loop_depth == 0:
+            # a branch runs once: only a value assigned again later in it needs a copy
+            keep = [n for n in keep if n in self.reassigned]
+            for n in keep:
+                local = self.record(site, f"saved {n}", f"{n}_saved")
+                pushes.append(ir.Assign(local, cst.Name(n), ir.INACTIVE, (), origin))
+                pops.insert(0, ir.Assign(n, cst.Name(local), POP, (), origin))
+            return pushes, pops
         for n in keep:
             stack = self.namer.derived(n, "stack")
             self.stacks[stack] = None
@@ -101,7 +118,7 @@ class _Reverse:
         for var, partial in partials(stmt, self.act):
             self.accumulate(var, E.mul(self.bar(target), partial), stmt.origin, out)
         reads = {n for s in out for n in ir.names_in(s.value)}
-        pushes, pops = self.saved(reads, stmt.origin)
+        pushes, pops = self.saved(reads, stmt)
         return [stmt] + pushes, pops + out
 
     def if_(self, stmt: ir.If) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
@@ -119,7 +136,7 @@ class _Reverse:
         if not rev_body and not rev_else:
             return [ir.If(stmt.test, fwd_body, fwd_else, stmt.origin)], []
         cond = self.record(stmt, "cond", "cond")
-        pushes, pops = self.saved({cond}, stmt.origin)
+        pushes, pops = self.saved({cond}, stmt)
         fwd = [ir.Assign(cond, stmt.test, ir.INACTIVE, (), stmt.origin), ir.If(cst.Name(cond), fwd_body, fwd_else, stmt.origin)]
         return fwd + pushes, pops + [ir.If(cst.Name(cond), rev_body, rev_else, stmt.origin)]
 
@@ -132,7 +149,9 @@ class _Reverse:
             self.loop_targets.append(stmt.target)  # type: ignore[union-attr]
         while True:  # the adjoints live at the top of the reversed body, for every trip
             self.nonzero = set(state)
+            self.loop_depth += 1
             fwd_body, rev_body = self.block(stmt.body)
+            self.loop_depth -= 1
             end = self.nonzero
             if end <= state:
                 break
@@ -168,7 +187,7 @@ class _Reverse:
         else:
             fwd.append(ir.While(stmt.test, fwd_body, stmt.origin))
             rev_loop = ir.For("_", _call("range", cst.Name(trips)), rev_body, stmt.origin)  # type: ignore[arg-type]
-        pushes, pops = self.saved(recorded, stmt.origin)
+        pushes, pops = self.saved(recorded, stmt)
         fwd[0] = _with_origin(fwd[0], ir.Origin(0, _records_note(stmt, trips, fwd_body)))
         return fwd + pushes, pops + before + [rev_loop]
 
@@ -187,6 +206,12 @@ class _Reverse:
         """Run ``method`` one level deeper; a top-level statement opens a new scope."""
         if self.depth == 0:
             self.scope = ir.assigned([stmt])
+            counts: dict[str, int] = {}
+            for s in ir.walk([stmt]):
+                if isinstance(s, (ir.Assign, ir.AugAssign)):
+                    counts[s.target] = counts.get(s.target, 0) + 1
+            before = self.defined_before.get(id(stmt), set())
+            self.reassigned = {v for v, c in counts.items() if c > 1 or v in before}
         self.depth += 1
         try:
             return method(stmt)
@@ -236,7 +261,7 @@ def _this_loop(body: list[ir.Stmt]) -> list[ir.Stmt]:
 
 
 def adjoint(fn: ir.Function, wrt: list[str], act: Activity, namer: Namer) -> ir.Function:
-    versioned, _ = version(fn, namer)
+    versioned, origin_of = version(fn, namer)
     body, result = single_exit(versioned, namer)
     # Activity again, over the program the adjoint is built from (versions, flags).
     renamed_act = activity(ir.Function(fn.name, fn.params, body), wrt)
@@ -245,12 +270,38 @@ def adjoint(fn: ir.Function, wrt: list[str], act: Activity, namer: Namer) -> ir.
     if renamed_act.is_active(result):
         rev.nonzero.add(result)
     *statements, final = body
+    bound = set(fn.params)
+    for stmt in statements:
+        rev.defined_before[id(stmt)] = set(bound)
+        bound |= ir.assigned([stmt])
     fwd, sweep = rev.block(statements)
     grads: list[E.Expr] = [
         cst.Name(namer.bar(p)) if p in rev.nonzero else zeros_like(cst.Name(p)) for p in wrt
     ]
-    note = ir.Origin(0, "stacks: values the reverse sweep needs, recorded inside loops and branches")
-    stacks: list[ir.Stmt] = [ir.Assign(s, cst.List([]), ir.INACTIVE, (), note) for s in rev.stacks]
-    ret = ir.Return(E.tuple_(grads), final.origin)
-    body = prune(stacks + fwd + sweep + [ret], set())
+    note = ir.Comment("stacks: values the reverse sweep needs, recorded inside loops and branches")
+    stacks: list[ir.Stmt] = [ir.Assign(s, cst.List([]), ir.INACTIVE, (), note.origin) for s in rev.stacks]
+    stacks = [note] + stacks if stacks else []
+    ret = ir.Return(E.tuple_(grads), ir.Origin(0, ""))
+    sections = [ir.Comment("forward sweep")] + fwd + [ir.Comment("reverse sweep")] + sweep
+    body = prune(stacks + sections + [ir.Comment(f"adjoints of {', '.join(wrt)}" if wrt else "no inputs"), ret], set())
+    seed, body = _user_named_seed(seed, origin_of.get(result, result), body, namer)
     return ir.Function(namer.fresh(f"{fn.name}_adjoint"), fn.params + [seed], body, fn.filename, fn.line)
+
+
+def _user_named_seed(seed: str, variable: str, body: list[ir.Stmt], namer: Namer) -> tuple[str, list[ir.Stmt]]:
+    """Call the result's adjoint after the user's variable (``p_bar``, not ``p5_bar``) when free."""
+    wanted = namer.bar(variable)
+    if wanted == seed:
+        return seed, body
+    used = {n for s in ir.walk(body) for n in _names(s)} | ir.assigned(body)
+    if wanted in used:
+        return seed, body
+    return wanted, rename_block(body, {seed: wanted})
+
+
+def _names(stmt: ir.Stmt) -> list[str]:
+    for attr in ("value", "test", "iter"):
+        node = getattr(stmt, attr, None)
+        if isinstance(node, cst.CSTNode):
+            return ir.names_in(node)
+    return []
