@@ -107,5 +107,7 @@ def differentiate(
 ) -> Any:
     """Differentiate ``fn``; usable as ``@differentiate`` and ``@differentiate(wrt=...)``."""
     if fn is None:
-        return lambda f: Differentiated(f, wrt)
+        return lambda f: differentiate(f, wrt=wrt)
+    if isinstance(fn, Differentiated):  # differentiate(differentiate(f)): the same function
+        fn = fn.fn
     return Differentiated(fn, wrt)

@@ -165,6 +165,15 @@ class _Checker(cst.CSTVisitor):
         for arg in node.args:
             if arg.keyword is not None or arg.star:
                 self.fail(arg, f"keyword or starred arguments to `{label}`", "pass the arguments by position")
+        if key in rules.CHAINED:
+            values = node.args[0].value.elements if len(node.args) == 1 and is_literal_sequence(node.args[0].value) else None  # type: ignore[attr-defined]
+            if key == "builtins.sum" and values is None:
+                self.fail(node, "`sum` of something other than a literal tuple or list", "write sum((a, b, c)) or a + b + c")
+            if values is None and len(node.args) < 2:
+                self.fail(node, f"`{label}` of one value", f"write {label}(a, b, ...) or {label}((a, b, ...))")
+            for v in values if values is not None else [a.value for a in node.args]:
+                v.visit(self)  # type: ignore[union-attr]
+            return False
         arities = rules.arities(key)  # type: ignore[arg-type]
         if len(node.args) not in arities:
             want = " or ".join(map(str, arities))

@@ -19,7 +19,7 @@ import re
 import libcst as cst
 
 from . import expr as E
-from . import ir
+from . import ir, rules
 from .check import aug_op_key, binary_op_key, callee_key
 from .errors import InternalError
 from .names import Namer
@@ -74,12 +74,40 @@ class _Normalizer:
             self.assign(target, node.orelse, orelse, origin)
             out.append(ir.If(self.condition(node.test), body, orelse, origin))
             return cst.Name(target), None, (cst.Name(target),)
+        if isinstance(node, cst.Call) and callee_key(self.fs, node.func) in rules.CHAINED:
+            return self.chained(node, out, origin)
         if isinstance(node, cst.Call):
             key = callee_key(self.fs, node.func)
             args = tuple(self.atom(a.value, out, origin) for a in node.args)
             call = cst.Call(func=_bare(node.func), args=[cst.Arg(a) for a in args])
             return call, key, args
         raise InternalError(f"normalize: unexpected expression {type(node).__name__} (check let it through)")
+
+    def chained(
+        self, node: cst.Call, out: list[ir.Stmt], origin: ir.Origin
+    ) -> tuple[E.Expr, str | None, tuple[E.Expr, ...]]:
+        """``max(a, b, c)`` as ``max(max(a, b), c)``; ``sum((a, b, c))`` as ``a + b + c``."""
+        key = callee_key(self.fs, node.func)
+        only = node.args[0].value if len(node.args) == 1 else None
+        values = [e.value for e in only.elements] if isinstance(only, (cst.Tuple, cst.List)) else [a.value for a in node.args]
+        if not values:
+            return E.number(0), None, (E.number(0),)
+        if len(values) == 1:
+            return self.operation(values[0], out, origin)
+        op = rules.CHAINED[key]  # type: ignore[index]
+        acc = self.atom(values[0], out, origin)
+        for i, value in enumerate(values[1:], start=2):
+            nxt = self.atom(value, out, origin)
+            if op == "+":
+                expr: E.Expr = cst.BinaryOperation(acc, cst.Add(), nxt)
+            else:
+                expr = cst.Call(_bare(node.func), [cst.Arg(acc), cst.Arg(nxt)])
+            if i == len(values):
+                return expr, op, (acc, nxt)
+            temp = self.namer.temp()
+            out.append(ir.Assign(temp, expr, op, (acc, nxt), origin))
+            acc = cst.Name(temp)
+        raise InternalError("normalize: chained call")  # pragma: no cover
 
     def condition(self, node: cst.BaseExpression) -> E.Expr:
         """A test, kept as written: it is evaluated, never differentiated."""

@@ -81,6 +81,9 @@ rule("u+", "a", "1")
 rule("builtins.abs", "x", "sct.sign({x})")
 rule("builtins.pow", "a b", "{b} * {a} ** ({b} - 1)", "{out} * math.log({a})")
 rule("builtins.float", "x", "1")
+# max and min of two values: a tie gives the derivative to the first, as relu'(0) = 1
+rule("builtins.max", "a b", "sct.heaviside({a} - {b})", "1 - sct.heaviside({a} - {b})")
+rule("builtins.min", "a b", "sct.heaviside({b} - {a})", "1 - sct.heaviside({b} - {a})")
 rule("builtins.int", "x", None)
 rule("builtins.round", "x", None)
 rule("math.floor", "x", None)
@@ -141,5 +144,11 @@ def canonical(qualified: str) -> str:
     return ALIASES.get(qualified, qualified)
 
 
+# Calls that normalize rewrites into the operations above, and how:
+# max(a, b, c) -> max(max(a, b), c) (the first of equal values keeps winning),
+# sum((a, b, c)) -> a + b + c.
+CHAINED: Mapping[str, str] = {"builtins.max": "builtins.max", "builtins.min": "builtins.min", "builtins.sum": "+"}
+
+
 def known_ops() -> set[str]:
-    return {name for name, _ in RULES}
+    return {name for name, _ in RULES} | set(CHAINED)
