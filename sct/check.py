@@ -231,7 +231,7 @@ class _Checker(cst.CSTVisitor):
         else:
             self.fail(it, "a loop over this iterable is not supported", "loop over range(...), a literal tuple or list, or enumerate/zip of those")
         if is_literal_sequence(it) or _is_call_of(self.fs, it, ("builtins.enumerate", "builtins.zip")):
-            for inner in m.findall(node.body, m.Break() | m.Continue()):
+            for inner in _own_exits(node.body):
                 self.fail(inner, "`break`/`continue` in a loop over a literal sequence", "loop over range(len(...)) instead")
         node.body.visit(self)
         return False
@@ -274,6 +274,27 @@ def _assigned_names(body: cst.BaseSuite) -> set[str]:
                 found.add(name.value)  # type: ignore[attr-defined]
 
     body.visit(Assigned())
+    return found
+
+
+def _own_exits(body: cst.CSTNode) -> list[cst.CSTNode]:
+    """The `break` and `continue` statements of a loop body, not of loops nested in it."""
+    found: list[cst.CSTNode] = []
+
+    class Exits(cst.CSTVisitor):
+        def visit_For(self, node: cst.For) -> bool:
+            return False
+
+        def visit_While(self, node: cst.While) -> bool:
+            return False
+
+        def visit_Break(self, node: cst.Break) -> None:
+            found.append(node)
+
+        def visit_Continue(self, node: cst.Continue) -> None:
+            found.append(node)
+
+    body.visit(Exits())
     return found
 
 
@@ -326,6 +347,8 @@ def _always_returns(statements: list[cst.BaseStatement]) -> bool:
             else_body = [orelse] if isinstance(orelse, cst.If) else list(orelse.body.body)  # type: ignore[union-attr]
             if _always_returns(list(stmt.body.body)) and _always_returns(else_body):  # type: ignore[union-attr]
                 return True
-        if isinstance(stmt, cst.While) and m.matches(stmt.test, m.Name("True")) and not m.findall(stmt.body, m.Break()):
+        if isinstance(stmt, cst.While) and m.matches(stmt.test, m.Name("True")) and not any(
+            isinstance(e, cst.Break) for e in _own_exits(stmt.body)
+        ):
             return True
     return False

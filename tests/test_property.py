@@ -209,15 +209,16 @@ class Program:
     def assignment(self, indent: int, ints: list[str], in_loop: bool) -> None:
         target = self.choice(FLOAT_VARS)
         kinds = ["squash", "squash", "squash", "mul", "add"]
-        kind = self.choice(kinds + ["clamp", "const"] if "constant-assign" in self.features else kinds)
+        kind = self.choice(kinds + ["clamp", "clamp", "const"] if "constant-assign" in self.features else kinds)
         if kind == "squash":
             self.emit(indent, f"{target} = math.{self.choice(['tanh', 'sin', 'cos'])}({self.expr(ints)})")
-        elif kind == "clamp":
+        elif kind == "clamp":  # the bound is often hit: a branch that cuts the dependence
+            bound = self.choice(["0.3", "0.8", "2.0"])
             self.emit(indent, f"{target} = {self.expr(ints)}")
-            self.emit(indent, f"if {target} > 2.0:")
-            self.emit(indent + 1, f"{target} = 2.0")
-            self.emit(indent, f"elif {target} < -2.0:")
-            self.emit(indent + 1, f"{target} = -2.0")
+            self.emit(indent, f"if {target} > {bound}:")
+            self.emit(indent + 1, f"{target} = {bound}")
+            self.emit(indent, f"elif {target} < -{bound}:")
+            self.emit(indent + 1, f"{target} = -{bound}")
         elif kind == "mul":
             self.emit(indent, f"{target} *= math.{self.choice(['tanh', 'cos'])}({self.expr(ints)})")
         elif kind == "add" and not in_loop:  # grows by at most 1: only where it runs once
@@ -363,7 +364,7 @@ def test_generator_covers_the_constructs() -> None:
     """The generator is not vacuous: over a fixed sample of programs, every construct appears."""
     seen = "\n".join(Program(RandomChoices(i)).source() for i in range(300))
     constructs = ("if ", "elif ", "else:", "for ", "while ", "break", "continue", " if ", "return (", "/ (1.5 +",
-                  "/ (2.0 + math.cos(", "math.exp(", " and ", " or ", "-1.0 <", "*=", "+=", "= 2.0", "range(")
+                  "/ (2.0 + math.cos(", "math.exp(", " and ", " or ", "-1.0 <", "*=", "+=", "-=", "= 0.3", "range(")
     for construct in constructs:
         assert construct in seen, construct
 
