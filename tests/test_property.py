@@ -5,10 +5,10 @@ sct supports: assignments (plain, augmented, constant), arithmetic ``+ - *``,
 division by denominators that cannot vanish (``1.5 + e * e``,
 ``2.0 + math.cos(e)``), ``math.sin``/``cos``/``tanh`` and ``math.exp`` of
 bounded arguments, conditional expressions, ``if``/``elif``/``else`` on
-comparisons (chained, joined by ``and``/``or``), ``for`` over ``range`` with
-small constant bounds, ``while`` with an integer counter and a bound (and
-sometimes a data-dependent condition), ``break``, ``continue`` and early
-``return``. Values stay bounded (every variable is squashed by
+comparisons (chained, joined by ``and``/``or``, negated by ``not``),
+``for`` over ``range`` with small constant bounds (or an outer loop's
+counter), ``while`` with an integer counter and a bound (and sometimes a
+data-dependent condition), ``break``, ``continue`` and early ``return``. Values stay bounded (every variable is squashed by
 ``tanh``/``sin``/``cos`` or clamped by a branch when assigned), so nothing
 overflows. Each program is written to a module file of its own, imported, and
 differentiated; at a random point and along a random direction:
@@ -42,7 +42,6 @@ The profile, and how to change it:
   shrinking on, to get a minimal program.
 
 A failure prints the program's source, the point and the generated code.
-Generated programs never use ``not`` (see ``WITH_NOT``).
 """
 
 from __future__ import annotations
@@ -66,9 +65,6 @@ EXAMPLES = int(os.environ.get("SCT_HYPOTHESIS_EXAMPLES", "60"))
 SEED = os.environ.get("SCT_HYPOTHESIS_SEED")
 SHRINK = os.environ.get("SCT_HYPOTHESIS_SHRINK", "") not in ("", "0")
 
-# `not` in conditions is rejected by sct.check at the time of writing (a bug, reported
-# and specified in test_control_flow.py::test_branches[not-*]); turn this on once fixed.
-WITH_NOT = False
 
 PROFILE = settings(
     max_examples=EXAMPLES,
@@ -84,7 +80,7 @@ FLOAT_VARS = ("x", "y", "a", "b", "c")  # the parameters and three locals, all i
 CONSTANTS = ("0.5", "1.5", "-0.75", "2.0", "0.25", "3.0")
 # What the generator may use; a smaller set (Program(..., features=...)) helps to look
 # past one known bug for others.
-FEATURES = frozenset({"ifexp", "constant-assign", "break", "continue", "return", "while", "for", "if"} | ({"not"} if WITH_NOT else set()))
+FEATURES = frozenset({"ifexp", "constant-assign", "break", "continue", "return", "while", "for", "if", "not"})
 MAX_DEPTH = 2  # nesting of loops and branches
 MAX_STATEMENTS = 14
 
@@ -364,7 +360,7 @@ def test_generator_covers_the_constructs() -> None:
     """The generator is not vacuous: over a fixed sample of programs, every construct appears."""
     seen = "\n".join(Program(RandomChoices(i)).source() for i in range(300))
     constructs = ("if ", "elif ", "else:", "for ", "while ", "break", "continue", " if ", "return (", "/ (1.5 +",
-                  "/ (2.0 + math.cos(", "math.exp(", " and ", " or ", "-1.0 <", "*=", "+=", "-=", "= 0.3", "range(")
+                  "/ (2.0 + math.cos(", "math.exp(", " and ", " or ", "-1.0 <", "*=", "+=", "-=", "= 0.3", "range(", "not (")
     for construct in constructs:
         assert construct in seen, construct
 
