@@ -25,7 +25,7 @@ from __future__ import annotations
 import libcst as cst
 
 from . import expr as E
-from . import ir, rules
+from . import ir
 from .analysis import Activity, activity, prune
 from .errors import InternalError
 from .forward import partials, zeros_like
