@@ -253,49 +253,55 @@ class _Checker(cst.CSTVisitor):
         return False
 
 
+class _Assigned(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+
+    def _add(self, target: cst.CSTNode) -> None:
+        for name in m.findall(target, m.Name()):
+            self.found.add(name.value)  # type: ignore[attr-defined]
+
+    def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+        self._add(n.target)
+
+    def visit_AugAssign(self, n: cst.AugAssign) -> None:
+        self._add(n.target)
+
+    def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+        self._add(n.target)
+
+    def visit_For(self, n: cst.For) -> None:
+        self._add(n.target)
+
+
 def _assigned_names(body: cst.BaseSuite) -> set[str]:
-    found: set[str] = set()
+    visitor = _Assigned()
+    body.visit(visitor)
+    return visitor.found
 
-    class Assigned(cst.CSTVisitor):
-        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
-            for name in m.findall(n.target, m.Name()):
-                found.add(name.value)  # type: ignore[attr-defined]
 
-        def visit_AugAssign(self, n: cst.AugAssign) -> None:
-            for name in m.findall(n.target, m.Name()):
-                found.add(name.value)  # type: ignore[attr-defined]
+class _Exits(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[cst.CSTNode] = []
 
-        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
-            for name in m.findall(n.target, m.Name()):
-                found.add(name.value)  # type: ignore[attr-defined]
+    def visit_For(self, node: cst.For) -> bool:
+        return False
 
-        def visit_For(self, n: cst.For) -> None:
-            for name in m.findall(n.target, m.Name()):
-                found.add(name.value)  # type: ignore[attr-defined]
+    def visit_While(self, node: cst.While) -> bool:
+        return False
 
-    body.visit(Assigned())
-    return found
+    def visit_Break(self, node: cst.Break) -> None:
+        self.found.append(node)
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        self.found.append(node)
 
 
 def _own_exits(body: cst.CSTNode) -> list[cst.CSTNode]:
     """The `break` and `continue` statements of a loop body, not of loops nested in it."""
-    found: list[cst.CSTNode] = []
-
-    class Exits(cst.CSTVisitor):
-        def visit_For(self, node: cst.For) -> bool:
-            return False
-
-        def visit_While(self, node: cst.While) -> bool:
-            return False
-
-        def visit_Break(self, node: cst.Break) -> None:
-            found.append(node)
-
-        def visit_Continue(self, node: cst.Continue) -> None:
-            found.append(node)
-
-    body.visit(Exits())
-    return found
+    visitor = _Exits()
+    body.visit(visitor)
+    return visitor.found
 
 
 def is_literal_sequence(node: cst.BaseExpression) -> bool:

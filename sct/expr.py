@@ -215,15 +215,16 @@ class _Simplifier(cst.CSTTransformer):
         return updated
 
 
+class _ParenStripper(cst.CSTTransformer):
+    def leave_BinaryOperation(self, o, u):  # type: ignore[no-untyped-def]
+        return u.with_changes(lpar=(), rpar=())
+
+    def leave_UnaryOperation(self, o, u):  # type: ignore[no-untyped-def]
+        return u.with_changes(lpar=(), rpar=())
+
+
 def _strip_parens(node: Expr) -> Expr:
-    class Strip(cst.CSTTransformer):
-        def leave_BinaryOperation(self, o, u):  # type: ignore[no-untyped-def]
-            return u.with_changes(lpar=(), rpar=())
-
-        def leave_UnaryOperation(self, o, u):  # type: ignore[no-untyped-def]
-            return u.with_changes(lpar=(), rpar=())
-
-    return node.visit(Strip())  # type: ignore[return-value]
+    return node.visit(_ParenStripper())  # type: ignore[return-value]
 
 
 def simplify(node: Expr) -> Expr:

@@ -135,24 +135,29 @@ class Function:
     locals: set[str] = field(default_factory=set)
 
 
+class _Reader(cst.CSTVisitor):
+    # Visitor classes live at module level: one made per call slows every
+    # later isinstance check until the garbage collector frees it.
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def visit_Name(self, n: cst.Name) -> None:
+        self.found.append(n.value)
+
+    def visit_Attribute(self, n: cst.Attribute) -> bool:
+        n.value.visit(self)
+        return False
+
+    def visit_Arg(self, n: cst.Arg) -> bool:
+        n.value.visit(self)  # a keyword's name is not a read
+        return False
+
+
 def names_in(node: cst.CSTNode) -> list[str]:
     """Names read by an expression, in order, without attribute names."""
-    found: list[str] = []
-
-    class Reader(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n.value)
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)  # a keyword's name is not a read
-            return False
-
-    node.visit(Reader())
-    return found
+    reader = _Reader()
+    node.visit(reader)
+    return reader.found
 
 
 def walk(body: list[Stmt]) -> Iterator[Stmt]:

@@ -251,16 +251,16 @@ def _is_constant(node: cst.BaseExpression) -> bool:
     return False
 
 
+class _AllParensStripper(cst.CSTTransformer):
+    def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
+        if hasattr(updated, "lpar") and updated.lpar:
+            updated = updated.with_changes(lpar=(), rpar=())
+        return updated
+
+
 def _bare(node: cst.BaseExpression) -> E.Expr:
     """A copy of ``node`` without its parentheses and whitespace."""
-
-    class Strip(cst.CSTTransformer):
-        def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
-            if hasattr(updated, "lpar") and updated.lpar:
-                updated = updated.with_changes(lpar=(), rpar=())
-            return updated
-
-    return E.simplify(node.visit(Strip()))  # type: ignore[arg-type]
+    return E.simplify(node.visit(_AllParensStripper()))  # type: ignore[arg-type]
 
 
 def _unpack_error(fs: FunctionSource, value: cst.BaseExpression, n: int) -> Exception:

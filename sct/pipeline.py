@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import libcst as cst
+import libcst.matchers as m
 
 from . import emit, ir
 from .analysis import Activity, activity
@@ -50,14 +51,7 @@ class Transformed:
 
 def file_names(file: SourceFile) -> set[str]:
     """Every identifier in the user's file: generated names must avoid them all."""
-    names: set[str] = set()
-
-    class Collect(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-    file.module.visit(Collect())
-    return names
+    return {n.value for n in m.findall(file.module, m.Name())}  # type: ignore[attr-defined]
 
 
 def module_imports(file: SourceFile) -> tuple[dict[str, str], dict[str, str]]:

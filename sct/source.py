@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import (
     CodeRange,
     MetadataWrapper,
@@ -192,11 +193,4 @@ def for_callable(fn: Callable[..., Any]) -> FunctionSource:
 
 
 def _all_function_defs(module: cst.Module) -> list[cst.FunctionDef]:
-    found: list[cst.FunctionDef] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            found.append(node)
-
-    module.visit(Finder())
-    return found
+    return m.findall(module, m.FunctionDef())  # type: ignore[return-value]
