@@ -20,4 +20,6 @@ os.environ.update(ONE_THREAD)
 
 # Too late for a library already loaded: say so rather than measure quietly
 # with several threads.
-LOADED_TOO_EARLY = sorted(m for m in ("numpy", "jax", "torch") if m in sys.modules)
+LOADED_TOO_EARLY = sorted(
+    m for m in ("numpy", "jax", "torch") if sys.modules.get(m) is not None
+)

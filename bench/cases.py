@@ -77,7 +77,6 @@ def elementwise(x):
 def twenty_lines(x0, v0, k, dt):
     # Only for the transform-time goal: twenty lines of scalar code with a
     # branch and a loop (a projectile with drag, stepped until it lands).
-    g = 9.81
     x = x0
     h = 0.0
     vx = v0 * math.cos(0.7)
@@ -88,7 +87,7 @@ def twenty_lines(x0, v0, k, dt):
         speed = math.sqrt(vx * vx + vy * vy)
         drag = k * speed
         ax = -drag * vx
-        ay = -g - drag * vy
+        ay = -9.81 - drag * vy
         vx = vx + ax * dt
         vy = vy + ay * dt
         x = x + vx * dt
