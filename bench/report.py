@@ -64,7 +64,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"Python {m['python']} on {m['cpu']} ({m['cores']} cores), one compute thread; "
         f"sct {m['sct_source']}; "
         f"{s['rounds']} rounds of ~{s['batch_ms']:g} ms batches per tool, interleaved; "
-        f"medians.{' Quick run: rough numbers.' if s['quick'] else ''}\n"
+        f"medians. An empty call `f(x)` (`return x`) takes {fmt_time(m['empty_call_s'])}."
+        f"{' Quick run: rough numbers.' if s['quick'] else ''}\n"
     )
     cases = results["cases"]
     if cases:

@@ -98,29 +98,35 @@ def machine() -> dict[str, Any]:
         },
         "threads": dict(bench.ONE_THREAD),
         "loaded_before_thread_pinning": bench.LOADED_TOO_EARLY,
+        "empty_call_s": empty_call(),
     }
 
 
+def _identity(x: Any) -> Any:
+    return x
+
+
+def empty_call() -> float:
+    """Time per call of ``def f(x): return x``: the floor under every scalar case."""
+    return timing.interleaved({"identity": (_identity, (1.0,))}, rounds=9)[
+        "identity"
+    ].median
+
+
 def sct_source() -> str:
-    """The commit sct was measured at, and whether sct/ had uncommitted edits."""
-    root = Path(__file__).resolve().parent.parent
+    """Which sct was measured: its commit, and whether it had uncommitted edits."""
+    root = Path(sct.__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "sct"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "sct")
     except (OSError, subprocess.CalledProcessError):
-        return "at an unknown commit"
+        return f"from {root} (not a git checkout)"
     return f"at commit {commit}" + (
         " with uncommitted changes in sct/" if dirty else ""
     )

@@ -58,16 +58,21 @@ def has_cache() -> bool:
 
 
 def measure_one(name: str, wrt: tuple[str, ...] | None) -> dict[str, Any]:
+    import sct
+
+    # The child must import the same sct as this process (a snapshot, or the
+    # working tree) and this bench: both directories go first on its path.
+    sct_root = str(Path(sct.__file__).resolve().parent.parent)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(
-        os.pathsep
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (sct_root, str(ROOT), env.get("PYTHONPATH", "")) if p
     )
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, name, json.dumps(list(wrt) if wrt else None)],
         check=False,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=sct_root,
         env=env,
         timeout=300,
     )
