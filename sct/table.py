@@ -1,9 +1,14 @@
 """Table: the exercise's table for one function, computed by running generated code.
 
 Contract: :func:`build` takes a :class:`~sct.source.FunctionSource` and a point
-(a float for every parameter) and returns a :class:`Table`; :func:`render`
-prints it as ``text`` (aligned columns), ``markdown`` (a GitHub table) or
-``json`` (``{"function": ..., "rows": [...]}``). Branches and loops included.
+(a number for every parameter, passed as given, so an int loop count stays an
+int) and returns a :class:`Table`; :func:`render` prints it as ``text``
+(aligned columns), ``markdown`` (a GitHub table) or ``json`` (``{"function":
+..., "rows": [...]}``). Branches and loops included. With ``exact=True`` the
+point's values become :class:`~fractions.Fraction` and the seeds the integers
+1 and 0: generated code adds no float of its own, so rational code gives exact
+numbers, printed as integers and fractions (``-21/2``; JSON writes a fraction
+as the string ``"-21/2"``).
 
 Rows: the parameters in order (``expression`` is the parameter's own name,
 ``partials`` empty), then one row per *executed instance* of an assignment of
@@ -19,7 +24,12 @@ A row has its value, its symbolic partial with respect to each node it reads
 evaluated, it reads the latest instance of each node before the row), its
 tangent for each seed (each parameter's tangent 1 in turn, the others 0) and
 its adjoint for a result adjoint of 1. Inactive nodes and dead code (no
-derivative) show tangent and adjoint 0.
+derivative) show tangent and adjoint 0. For :mod:`sct.graph` and
+:mod:`sct.gradcheck` (not in JSON), a row also has its user's ``line``, the
+row each partial ``reads`` (the latest instance before it), the partials'
+values there (``partial_values``, recorded by the primal run from the rule
+table's expressions; None where evaluating one fails) and whether it is
+``differentiated`` (False: inactive or dead code).
 
 No number is computed here: the pipeline's tangent and adjoint are copied with
 recording calls added, emitted with :mod:`sct.emit`, compiled and run. The
@@ -37,12 +47,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import dataclasses
 import json
 import linecache
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable, Mapping
 
 import libcst as cst
@@ -72,6 +82,11 @@ class Row:
     tangent: dict[str, Any]
     adjoint: Any
     iteration: dict[str, Any] | None = None  # the enclosing loops' variables (``{"i": 3}``), innermost last
+    # Not in JSON: what the graph and the gradient check read.
+    line: int = field(default=0, compare=False)  # the user's line (0 for a parameter)
+    reads: dict[str, int] = field(default_factory=dict, compare=False)  # node -> the row it reads
+    partial_values: dict[str, Any] = field(default_factory=dict, compare=False)  # None: no value
+    differentiated: bool = field(default=True, compare=False)  # False: inactive or dead code
 
     @property
     def label(self) -> str:
@@ -80,14 +95,13 @@ class Row:
             return self.node
         return f"{self.node} [{', '.join(f'{k}={_number(v)}' for k, v in self.iteration.items())}]"
 
-    def as_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        tangent = {k: _jsonable(v) for k, v in self.tangent.items()}
-        out |= {"value": _jsonable(self.value), "tangent": tangent, "adjoint": _jsonable(self.adjoint)}
-        if self.iteration is None:
-            del out["iteration"]
-        else:
-            out["iteration"] = {k: v if isinstance(v, (int, float)) else _jsonable(v) for k, v in self.iteration.items()}
+    def as_json(self, exact: bool = False) -> dict[str, Any]:
+        num = lambda v: _jsonable(v, exact)  # noqa: E731
+        out: dict[str, Any] = {"node": self.node, "expression": self.expression, "value": num(self.value)}
+        out |= {"partials": dict(self.partials), "tangent": {k: num(v) for k, v in self.tangent.items()}}
+        out["adjoint"] = num(self.adjoint)
+        if self.iteration is not None:
+            out["iteration"] = {k: v if isinstance(v, (int, float)) else num(v) for k, v in self.iteration.items()}
         return out
 
 
@@ -97,9 +111,11 @@ class Table:
     seeds: list[str]  # the parameters, each seeded 1 in turn
     result: str  # the returned node's name
     rows: list[Row]
+    result_row: int = -1  # the index of the returned node's final instance
+    exact: bool = False  # Fraction arithmetic: JSON keeps integers and writes fractions as "n/d"
 
     def as_json(self) -> dict[str, Any]:
-        return {"function": self.function, "rows": [r.as_json() for r in self.rows]}
+        return {"function": self.function, "rows": [r.as_json(self.exact) for r in self.rows]}
 
 
 class _LoggingNamer(Namer):
@@ -115,8 +131,20 @@ class _LoggingNamer(Namer):
         return name
 
 
-def build(fs: FunctionSource, point: Mapping[str, float]) -> Table:
-    """The table of ``fs`` at ``point``, from the instrumented tangent and adjoint."""
+def build(
+    fs: FunctionSource,
+    point: Mapping[str, Any],
+    *,
+    exact: bool = False,
+    namespace: Mapping[str, Any] | None = None,
+) -> Table:
+    """The table of ``fs`` at ``point``, from the instrumented tangent and adjoint.
+
+    The point's values are passed as given (an int loop count stays an int);
+    with ``exact`` they become :class:`~fractions.Fraction` and the seeds the
+    integers 1 and 0, so rational code gives exact numbers. ``namespace`` adds
+    globals for the generated code (the live function's, for :func:`sct.check`).
+    """
     if not fs.params or any(p not in point for p in fs.params):
         raise UsageError(f"sct table needs a value for every parameter of {fs.name!r}, and at least one")
     namer = _LoggingNamer(pipeline.file_names(fs.file))
@@ -127,8 +155,11 @@ def build(fs: FunctionSource, point: Mapping[str, float]) -> Table:
     params = list(norm.params)
     assigns = [s for s in ir.walk(norm.body) if isinstance(s, ir.Assign)]
     key_of = {id(s): len(params) + i for i, s in enumerate(assigns)}
+    names = params + [s.target for s in assigns]
+    nodes = set(names)
     rec = _Recorder(namer.fresh("_sct_record"), norm.body[0].origin)
     rec.depth = {**{k: 0 for k in range(len(params))}, **_loop_depths(norm.body, key_of)}
+    rec.partials = {key_of[id(s)]: _partial_exprs(s, nodes) for s in assigns}
 
     primal = [rec.stmt(k, VALUE, p) for k, p in enumerate(params)] + _instrument(norm.body, key_of, rec, namer, None)
     tangent = [rec.stmt(k, kind, v) for k, p in enumerate(params) for kind, v in ((VALUE, p), (TANGENT, namer.dot(p)))]
@@ -142,39 +173,47 @@ def build(fs: FunctionSource, point: Mapping[str, float]) -> Table:
         ir.Function(adj.name, adj.params, adjoint, adj.filename, adj.line),
     ]
     text = emit.module_source(fs.file.filename, [emit.function_source(f, tr.imports) for f in fns], tr.imports)
-    compiled = emit.compile_functions(text, f"{fs.name} table", {**_module_constants(fs), rec.name: rec})
+    globals_ = {**_module_constants(fs), **(namespace or {}), rec.name: rec}
+    compiled = emit.compile_functions(text, f"{fs.name} table", globals_)
     run_primal, run_tangent, run_adjoint = (compiled[f.name] for f in fns)
-    at, seeds = [float(point[p]) for p in params], list(tr.wrt)
+    one, zero = (1, 0) if exact else (1.0, 0.0)
+    at = [Fraction(point[p]) if exact else point[p] for p in params]
+    seeds = list(tr.wrt)
     values, _ = rec.run(run_primal, at, fs, point)
     executed, returned = list(rec.order), rec.returned  # (key, instance, iteration) in execution order
-    by_seed = {s: rec.run(run_tangent, at + [float(q == s) for q in seeds], fs, point)[0] for s in seeds}
-    adjoints, grads = rec.run(run_adjoint, at + [1.0], fs, point)
+    by_seed = {s: rec.run(run_tangent, at + [one if q == s else zero for q in seeds], fs, point)[0] for s in seeds}
+    adjoints, grads = rec.run(run_adjoint, at + [one], fs, point)
 
-    names = params + [s.target for s in assigns]
-    nodes = set(names)
     count = {k: 0 for k in range(len(names))}
     for k, _, _ in executed:
         count[k] += 1
     result = returned if returned is not None else names[executed[-1][0]]
-    last_result = max((j for j, (k, _, _) in enumerate(executed) if names[k] == result), default=None)
+    last_result = max((j for j, (k, _, _) in enumerate(executed) if names[k] == result), default=len(executed) - 1)
     rows: list[Row] = []
+    latest: dict[str, int] = {}  # node -> the row of its latest instance
     for j, (k, n, iteration) in enumerate(executed):
         name = names[k]
         stmt = assigns[k - len(params)] if k >= len(params) else None
         value = _nth(by_seed[seeds[0]], k, VALUE, n, None)  # the tangent's, or the primal's for dead code
         value = _nth(values, k, VALUE, n, None) if value is None else value
         expression = name if stmt is None else E.code(stmt.value)
-        partials = {} if stmt is None else _partials(stmt, nodes)
-        tangents = {s: _nth(by_seed[s], k, TANGENT, n, 0.0) for s in seeds}
+        partials = {} if stmt is None else partials_of(stmt, nodes)
+        tangents = {s: _nth(by_seed[s], k, TANGENT, n, zero) for s in seeds}
         if stmt is None:  # a parameter's adjoint is what the adjoint function returns for it
-            adjoint_value = grads[seeds.index(name)] if name in seeds else 0.0
+            adjoint_value = grads[seeds.index(name)] if name in seeds else zero
         else:  # the k-th forward instance is the k-th-from-last reverse one
             found = adjoints.get((k, ADJOINT), [])
-            adjoint_value = found[len(found) - 1 - n] if len(found) == count[k] else 0.0
+            adjoint_value = found[len(found) - 1 - n] if len(found) == count[k] else zero
             if j == last_result and not found:
-                adjoint_value = 1.0  # the result's adjoint is the seed, even where nothing flows back
-        rows.append(Row(name, expression, value, partials, tangents, adjoint_value, iteration or None))
-    return Table(fs.name, seeds, result, rows)
+                adjoint_value = one  # the result's adjoint is the seed, even where nothing flows back
+        row = Row(name, expression, value, partials, tangents, adjoint_value, iteration or None)
+        row.line = 0 if stmt is None else stmt.origin.line
+        row.reads = {m: latest[m] for m in partials if m in latest}
+        row.partial_values = {m: _nth(values, k, f"d/d{m}", n, None) for m in partials}
+        row.differentiated = stmt is None or (k, TANGENT) in by_seed[seeds[0]]
+        rows.append(row)
+        latest[name] = j
+    return Table(fs.name, seeds, result, rows, last_result, exact)
 
 
 Seen = dict[tuple[int, str], list[Any]]  # (row, kind) -> the values recorded, in execution order
@@ -196,6 +235,7 @@ class _Recorder:
         self.frames: list[tuple[str, Any]] = []
         self.order: list[tuple[int, int, dict[str, Any]]] = []
         self.returned: str | None = None
+        self.partials: dict[int, dict[str, E.Expr | None]] = {}  # row -> its partials, as expressions
 
     def __call__(self, key: int, kind: str, value: Any) -> None:
         found = self.seen.setdefault((key, kind), [])
@@ -216,6 +256,23 @@ class _Recorder:
 
     def return_(self, name: str) -> None:
         self.returned = name
+
+    def partial(self, key: int, kind: str, thunk: Callable[[], Any]) -> None:
+        """A partial's value where it is defined; None where evaluating it fails."""
+        try:
+            value = thunk()
+        except Exception:  # noqa: BLE001 - e.g. log of a negative base, read by no derivative
+            value = None
+        self.seen.setdefault((key, kind), []).append(value)
+
+    def partial_stmts(self, key: int, origin: ir.Origin) -> list[ir.Stmt]:
+        """``_sct_record.partial(key, "d/dx", lambda: <partial>)`` for each partial of row ``key``."""
+        out: list[ir.Stmt] = []
+        for name, p in self.partials.get(key, {}).items():
+            if p is not None:
+                thunk = cst.Lambda(cst.Parameters(), p)
+                out.append(self.call("partial", [E.number(key), cst.SimpleString(f'"d/d{name}"'), thunk], origin))
+        return out
 
     def stmt(self, key: int, kind: str, var: str, origin: ir.Origin | None = None) -> ir.ExprStmt:
         args = [cst.Arg(E.number(key)), cst.Arg(cst.SimpleString(f'"{kind}"')), cst.Arg(cst.Name(var))]
@@ -266,6 +323,8 @@ def _instrument(
             out += [s, rec.stmt(key_of[id(s)], VALUE, s.target, s.origin)]
             if primal_of is not None:
                 primal_of[namer.dot(s.target)] = key_of[id(s)]
+            else:  # the primal run also records each partial's value, as the rule writes it
+                out += rec.partial_stmts(key_of[id(s)], s.origin)
         elif isinstance(s, ir.Assign) and primal_of is not None and s.target in primal_of:  # its tangent, next
             out += [s, rec.stmt(primal_of.pop(s.target), TANGENT, s.target, s.origin)]
         elif isinstance(s, ir.If):
@@ -344,7 +403,7 @@ def _sweep_reads(
 _SCT_PREFIX = re.compile(r"(?<![\w.])sct\.(?:runtime\.|functions\.)?")
 
 
-def _partials(stmt: ir.Assign, nodes: set[str]) -> dict[str, str | None]:
+def _partial_exprs(stmt: ir.Assign, nodes: set[str]) -> dict[str, E.Expr | None]:
     """d target / d node for each node ``stmt`` reads, from the rule table (None: no derivative)."""
     if stmt.op == ir.INACTIVE:  # a comparison: evaluated, never differentiated
         return {n: None for n in dict.fromkeys(ir.names_in(stmt.value)) if n in nodes}
@@ -358,7 +417,12 @@ def _partials(stmt: ir.Assign, nodes: set[str]) -> dict[str, str | None]:
         p = E.number(1) if rule is None else rule.partial(i, stmt.args, cst.Name(stmt.target))
         before = found.get(arg.value)
         found[arg.value] = p if before is None else before if p is None else E.add(before, p)  # x * x
-    return {n: None if p is None else _SCT_PREFIX.sub("", E.code(p)) for n, p in found.items()}
+    return found
+
+
+def partials_of(stmt: ir.Assign, nodes: set[str]) -> dict[str, str | None]:
+    """The partials of :func:`_partial_exprs` as code, spelled as the table prints them."""
+    return {n: None if p is None else _SCT_PREFIX.sub("", E.code(p)) for n, p in _partial_exprs(stmt, nodes).items()}
 
 
 def _module_constants(fs: FunctionSource) -> dict[str, Any]:
@@ -386,7 +450,7 @@ def _run(fn: Callable[..., Any], args: list[float], fs: FunctionSource, point: M
         at = ", ".join(f"{p}={_number(v)}" for p, v in point.items())
         hint = "choose a point where every operation is defined"
         if isinstance(exc, NameError):
-            hint = "sct table does not run your file: only literal module-level constants (NAME = 2.5) are known"
+            hint = "sct does not run your file: only literal module-level constants (NAME = 2.5) are known"
         raise EvaluationError(f"{fs.name} at {at}: {type(exc).__name__}: {exc}", where, hint) from None
 
 
@@ -404,16 +468,20 @@ def _user_location(fs: FunctionSource, lines: list[str], lineno: int) -> Locatio
 # ---- rendering ----------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, exact: bool = False) -> Any:
+    if exact and isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+        return int(value) if value.denominator == 1 else str(value)  # JSON has no fractions
     if isinstance(value, (int, float)) or hasattr(value, "denominator"):
         return float(value)
     return value if value is None else str(value)
 
 
 def _number(value: Any) -> str:
-    """Compact: 10.0 -> ``10``, 0.5 -> ``0.5``, 1/3 -> ``0.3333333333``."""
+    """Compact: 10.0 -> ``10``, 0.5 -> ``0.5``, 1/3 -> ``0.3333333333``; Fraction(-21, 2) -> ``-21/2``."""
     if value is None:
         return ""
+    if isinstance(value, (bool, Fraction)):  # a comparison's True; exact arithmetic's -21/2
+        return str(value)
     if isinstance(value, (int, float)) or hasattr(value, "denominator"):
         v = float(value)
         if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
