@@ -5,16 +5,23 @@ mode) and adjoint (reverse mode) functions, generated as source. See README.md.
 """
 
 from .api import Differentiated, differentiate
-from .errors import InternalError, SctError
+from .errors import InternalError, RuleError, SctError
 from .functions import heaviside, mse, relu, sigmoid, sign
+from .primitives import Primitive, primitive
+from .gradcheck import GradientCheckError, check  # after .api: the function shadows the sct.check module
 
 __all__ = [
     "Differentiated",
+    "GradientCheckError",
     "InternalError",
+    "Primitive",
+    "RuleError",
     "SctError",
+    "check",
     "differentiate",
     "heaviside",
     "mse",
+    "primitive",
     "relu",
     "sigmoid",
     "sign",

@@ -46,8 +46,20 @@ def differentiable_reads(stmt: ir.Assign) -> list[str]:
     return names
 
 
-def _assigns(fn: ir.Function) -> list[ir.Assign]:
-    return [s for s in ir.walk(fn.body) if isinstance(s, ir.Assign)]
+def _definitions(fn: ir.Function) -> list[tuple[list[str], list[str]]]:
+    """(names a statement binds, names whose derivative flows into them), per statement.
+
+    A call of the user's function passes derivatives from every argument to
+    every returned value: safe, and exact enough, since the callee is
+    differentiated for the arguments that are active.
+    """
+    out: list[tuple[list[str], list[str]]] = []
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.Assign):
+            out.append(([s.target], differentiable_reads(s)))
+        elif isinstance(s, ir.Call):
+            out.append((s.targets, s.reads))
+    return out
 
 
 def returned_names(fn: ir.Function) -> set[str]:
@@ -55,22 +67,22 @@ def returned_names(fn: ir.Function) -> set[str]:
 
 
 def activity(fn: ir.Function, wrt: list[str]) -> Activity:
-    assigns = _assigns(fn)
+    definitions = _definitions(fn)
     varied = set(wrt)
     changed = True
     while changed:
         changed = False
-        for s in assigns:
-            if s.target not in varied and any(n in varied for n in differentiable_reads(s)):
-                varied.add(s.target)
+        for targets, reads in definitions:
+            if not set(targets) <= varied and any(n in varied for n in reads):
+                varied.update(targets)
                 changed = True
     useful = returned_names(fn)
     changed = True
     while changed:
         changed = False
-        for s in assigns:
-            if s.target in useful:
-                new = set(differentiable_reads(s)) - useful
+        for targets, reads in definitions:
+            if set(targets) & useful:
+                new = set(reads) - useful
                 if new:
                     useful |= new
                     changed = True
@@ -81,7 +93,7 @@ def activity(fn: ir.Function, wrt: list[str]) -> Activity:
 
 
 def _reads(stmt: ir.Stmt) -> set[str]:
-    if isinstance(stmt, (ir.Assign, ir.AugAssign)):
+    if isinstance(stmt, (ir.Assign, ir.AugAssign, ir.Call)):
         return set(stmt.reads)
     if isinstance(stmt, (ir.ExprStmt, ir.Return)):
         return set(ir.names_in(stmt.value))
@@ -102,6 +114,10 @@ def _prune(body: list[ir.Stmt], live: set[str]) -> tuple[list[ir.Stmt], set[str]
             if stmt.target not in live and stmt.op != "pop":
                 continue
             live = (live - {stmt.target}) | _reads(stmt)
+        elif isinstance(stmt, ir.Call):
+            if not set(stmt.targets) & live:
+                continue
+            live = (live - set(stmt.targets)) | _reads(stmt)
         elif isinstance(stmt, ir.AugAssign):
             if stmt.target not in live:
                 continue

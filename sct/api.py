@@ -20,7 +20,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Sequence
 
-from . import emit, pipeline, source
+from . import calls, emit, pipeline, source
+from .primitives import Primitive
 
 
 class Differentiated:
@@ -58,7 +59,11 @@ class Differentiated:
         if self._transformed is None:
             fs = source.for_callable(self.fn)
             namespace = self._namespace()
-            result = pipeline.transform(fs, self._wrt, known_globals=namespace)
+            resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
+            result = pipeline.transform(fs, self._wrt, known_globals=namespace, resolver=resolver)
+            for name, value in list(namespace.items()):
+                if isinstance(value, Primitive):  # generated code calls the function itself
+                    namespace[name] = value.fn
             text = emit.module_source(fs.file.filename, result.functions_source(), result.imports)
             compiled = emit.compile_functions(text, f"{self.fn.__qualname__}", namespace)
             self._compiled = {
@@ -90,11 +95,13 @@ class Differentiated:
 
     @property
     def tangent_source(self) -> str:
-        return self.transformed.tangent_source
+        """The tangent, then the tangents of the user's functions it calls."""
+        return self.transformed.mode_source("tangent")
 
     @property
     def adjoint_source(self) -> str:
-        return self.transformed.adjoint_source
+        """The adjoint, then the adjoints of the user's functions it calls."""
+        return self.transformed.mode_source("adjoint")
 
     @property
     def normalized_source(self) -> str:

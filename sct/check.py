@@ -9,7 +9,7 @@ three-address form and :mod:`sct.rules` can differentiate.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 import libcst as cst
 import libcst.matchers as m
@@ -92,9 +92,10 @@ def callee_label(func: cst.BaseExpression) -> str:
 
 
 class _Checker(cst.CSTVisitor):
-    def __init__(self, fs: FunctionSource, known_globals: set[str]):
+    def __init__(self, fs: FunctionSource, known_globals: set[str], resolver: Any = None):
         self.fs = fs
         self.known_globals = known_globals
+        self.resolver = resolver
         self.defined = set(fs.params) | _assigned_names(fs.node.body)
 
     def fail(self, node: cst.CSTNode, what: str, hint: str, cls: type = UnsupportedError) -> None:
@@ -154,12 +155,18 @@ class _Checker(cst.CSTVisitor):
         key = callee_key(self.fs, node.func)
         label = callee_label(node.func)
         if key is None:
+            callee = self.resolver.resolve(self.fs, node.func) if self.resolver is not None else None
+            if callee is not None:
+                self._check_user_call(node, callee, label)
+                return False
+            if isinstance(node.func, cst.Name):
+                self.visit_Name(node.func)  # an undefined name is reported as such
             self.fail(
                 node,
-                f"`{label}` has no derivative rule",
-                "sct differentiates the math functions, abs/pow/float, and sct.relu, sct.heaviside, "
-                "sct.mse, sct.sigmoid (see the README's table); compute anything else outside the "
-                "function and pass it in as an argument",
+                f"`{label}` has no derivative rule and no Python source sct can read",
+                f"declare its derivative: `{label.split('.')[-1]} = sct.primitive({label})`, then "
+                f"`@{label.split('.')[-1]}.partials` on a function returning one partial per argument "
+                "(see the README's table for the functions sct knows)",
                 NoRuleError,
             )
         for arg in node.args:
@@ -181,6 +188,27 @@ class _Checker(cst.CSTVisitor):
         for arg in node.args:
             arg.value.visit(self)
         return False  # the function's own name is checked by resolution above
+
+    def _check_user_call(self, node: cst.Call, callee: Any, label: str) -> None:
+        """A call of the user's function or primitive: its arguments bind, its values are unpacked."""
+        from .calls import bind
+
+        for value in bind(callee, node, self.fs):
+            if any(value is a.value for a in node.args):
+                value.visit(self)  # a default is the callee's, checked there
+        if callee.returns > 1:
+            parent = self.fs.file.parent(node)
+            targets = parent.targets if isinstance(parent, cst.Assign) else None
+            ok = isinstance(parent, cst.Return) or (
+                targets is not None and len(targets) == 1 and isinstance(targets[0].target, (cst.Tuple, cst.List))
+                and len(targets[0].target.elements) == callee.returns
+            )
+            if not ok:
+                self.fail(
+                    node,
+                    f"`{label}` returns {callee.returns} values; they must be unpacked where it is called",
+                    f"write `{', '.join('abcdefgh'[: min(callee.returns, 8)])} = {label}(...)`",
+                )
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         names = self.fs.file.qualified_names(node)
@@ -243,8 +271,8 @@ class _Checker(cst.CSTVisitor):
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is None:
             self.fail(node, "a `return` without a value", "return the value to differentiate")
-        if isinstance(node.value, cst.Tuple):
-            self.fail(node.value, "returning several values is not supported yet", "differentiate one output at a time")
+        if isinstance(node.value, cst.Tuple) and any(isinstance(e, cst.StarredElement) for e in node.value.elements):
+            self.fail(node.value, "a starred value in a `return`", "return each value by name")
 
     def visit_Expr(self, node: cst.Expr) -> bool:
         if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
@@ -312,7 +340,7 @@ def _is_call_of(fs: FunctionSource, node: cst.BaseExpression, names: tuple[str, 
     return isinstance(node, cst.Call) and bool(fs.file.qualified_names(node.func) & set(names))
 
 
-def check(fs: FunctionSource, known_globals: Iterable[str] = ()) -> None:
+def check(fs: FunctionSource, known_globals: Iterable[str] = (), resolver: Any = None) -> None:
     """Raise a located error for the first unsupported construct in ``fs``."""
     params = fs.node.params
     for bad, what in (
@@ -340,7 +368,10 @@ def check(fs: FunctionSource, known_globals: Iterable[str] = ()) -> None:
             fs.file.location(fs.node),
             "end the function with `return ...` (a function that falls off its end returns None)",
         )
-    body.visit(_Checker(fs, set(known_globals)))
+    from .calls import returned_count
+
+    returned_count(fs)
+    body.visit(_Checker(fs, set(known_globals), resolver))
 
 
 def _always_returns(statements: list[cst.BaseStatement]) -> bool:

@@ -1,4 +1,4 @@
-"""CLI: ``sct transform`` and ``sct table``.
+"""CLI: ``sct transform``, ``sct table``, ``sct graph``, ``sct order`` and ``sct check``.
 
 Contract: the CLI reads files with libcst and never imports or runs them.
 Success exits 0. A problem with the input exits 1 with one clean diagnostic on
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from . import emit, pipeline, source
+from . import calls, emit, pipeline, source
 from .errors import InternalError, SctError, UsageError
 from .names import Namer
 
@@ -38,7 +39,31 @@ def _parser() -> argparse.ArgumentParser:
     tb.add_argument("--function", "-f", required=True, metavar="NAME")
     tb.add_argument("--at", required=True, metavar="x=5,w=2,...", help="the point: a value for every parameter")
     tb.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    tb.add_argument("--exact", action="store_true", help="exact arithmetic: --at values as fractions (5, -3, 1/2, 2.5)")
     tb.add_argument("-o", "--output", metavar="OUT")
+
+    g = sub.add_parser("graph", help="draw the computational graph (DOT, Mermaid or SVG)")
+    g.add_argument("file", metavar="FILE")
+    g.add_argument("--function", "-f", required=True, metavar="NAME")
+    g.add_argument("--at", metavar="x=5,w=2,...", help="evaluate at this point (needed for loops and branches)")
+    g.add_argument("--seed", metavar="NAME", help="the parameter whose tangent the vertices show (default: the first)")
+    g.add_argument("--exact", action="store_true", help="exact arithmetic: --at values as fractions")
+    g.add_argument("--format", choices=("dot", "mermaid", "svg"), default="dot")
+    g.add_argument("-o", "--output", metavar="OUT")
+
+    o = sub.add_parser("order", help="derive an execution order from the graph, and the adjoint's reverse order")
+    o.add_argument("file", metavar="FILE")
+    o.add_argument("--function", "-f", required=True, metavar="NAME")
+    o.add_argument("--at", metavar="x=5,w=2,...", help="unroll loops and branches at this point (needed for them)")
+    o.add_argument("-o", "--output", metavar="OUT")
+
+    c = sub.add_parser("check", help="check the derivatives against finite differences (never runs FILE)")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--function", "-f", required=True, metavar="NAME")
+    c.add_argument("--at", required=True, metavar="x=5,n=3,...", help="the point; a value written as an integer stays an int")
+    c.add_argument("--wrt", metavar="A,B", help="parameters to check (default: all; leave out loop counts)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random directions (default 0)")
+    c.add_argument("-o", "--output", metavar="OUT")
     return parser
 
 
@@ -49,10 +74,15 @@ def transform_file(path: str, functions: Sequence[str] | None, mode: str, wrt: s
     modes = ("tangent", "adjoint") if mode == "both" else (mode,)
     taken = pipeline.file_names(file)
     bindings, lines = pipeline.module_imports(file)
-    imports = emit.Imports(taken, bindings, lines, pipeline.module_constants(file))
+    resolver = calls.StaticResolver(file)
+    # the generated module imports the user's functions it calls from the user's module
+    imports = emit.Imports(
+        taken, bindings, lines, pipeline.module_constants(file), own_module=resolver.module, import_own=True
+    )
+    linker = pipeline.Linker(file, Namer(taken), imports)
     parts: list[str] = []
     for fs in chosen:  # each function named as the decorator would name it
-        result = pipeline.transform(fs, wrt, modes, namer=Namer(taken), imports=imports)
+        result = pipeline.transform(fs, wrt, modes, namer=Namer(taken | set(linker.names.values())), imports=imports, resolver=resolver, linker=linker)
         parts.extend(result.functions_source())
     return emit.module_source(path, parts, imports)
 
@@ -85,6 +115,38 @@ def parse_point(text: str, params: Sequence[str], function: str) -> dict[str, fl
     return point
 
 
+def parse_exact_point(text: str, params: Sequence[str], function: str, keep_ints: bool = False) -> dict[str, Any]:
+    """``x=5,w=1/2`` -> {"x": Fraction(5), "w": Fraction(1, 2)} (``--exact``).
+
+    With ``keep_ints``, a value written as an integer is an int (a loop count
+    stays a count, ``range(n)`` works) and any other is a float.
+    """
+    point: dict[str, Any] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if not sep:
+            raise UsageError(f"--at expects name=value pairs, got {item!r}", hint="write --at x=5,w=2")
+        if name not in params:
+            raise UsageError(f"--at names {name!r}, not a parameter of {function!r}", hint=f"parameters: {', '.join(params)}")
+        try:
+            if keep_ints:
+                point[name] = int(value) if value.lstrip("+-").isdigit() else float(value)
+            else:
+                point[name] = Fraction(value)
+        except (ValueError, ZeroDivisionError):
+            hint = "give a number such as 2.5" if keep_ints else "give an integer, a decimal (2.5) or a fraction (1/3)"
+            raise UsageError(f"--at {name}={value}: not a number", hint=hint) from None
+    missing = [p for p in params if p not in point]
+    if missing:
+        raise UsageError(f"--at gives no value for {', '.join(missing)}", hint=f"give every parameter: {', '.join(params)}")
+    return point
+
+
+def _one_function(path: str, name: str) -> source.FunctionSource:
+    (fs,) = source.select_functions(source.read_file(path), [name])
+    return fs
+
+
 def _write(text: str, output: str | None) -> None:
     if output:
         try:
@@ -107,8 +169,26 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         file = source.read_file(args.file)
         (fs,) = source.select_functions(file, [args.function])
-        point = parse_point(args.at, fs.params, fs.name)
-        _write(table.render(table.build(fs, point), args.format), args.output)
+        point = parse_exact_point(args.at, fs.params, fs.name, keep_ints=not args.exact)
+        _write(table.render(table.build(fs, point, exact=args.exact), args.format), args.output)
+    elif args.command == "graph":
+        from . import graph
+
+        fs = _one_function(args.file, args.function)
+        at = None if args.at is None else parse_exact_point(args.at, fs.params, fs.name, keep_ints=not args.exact)
+        _write(graph.render(graph.build(fs, at, args.seed, exact=args.exact), args.format), args.output)
+    elif args.command == "order":
+        from . import order
+
+        fs = _one_function(args.file, args.function)
+        at = None if args.at is None else parse_exact_point(args.at, fs.params, fs.name, keep_ints=True)
+        _write(order.render(order.derive(fs, at)), args.output)
+    elif args.command == "check":
+        from . import gradcheck
+
+        fs = _one_function(args.file, args.function)
+        at = parse_exact_point(args.at, fs.params, fs.name, keep_ints=True)
+        _write(str(gradcheck.check_source(fs, at, wrt=args.wrt, seed=args.seed)), args.output)
     return 0
 
 

@@ -84,6 +84,12 @@ class NoRuleError(SctError):
     kind = "no derivative rule"
 
 
+class RuleError(SctError):
+    """A custom rule (``sct.primitive``) that does not fit its function."""
+
+    kind = "bad rule"
+
+
 class UndefinedNameError(SctError):
     """A name that is read but never defined."""
 

@@ -173,7 +173,11 @@ def power(a: Expr, b: Expr) -> Expr:
 
 
 def tuple_(items: Sequence[Expr]) -> cst.Tuple:
-    """``a, b`` (``a,`` for one item), without parentheses."""
+    """``a, b`` (``a,`` for one item), without parentheses; a nested tuple gets its own."""
+    items = [
+        i.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) if isinstance(i, cst.Tuple) and not i.lpar else i
+        for i in items
+    ]
     elements = [cst.Element(item, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for item in items]
     if len(elements) > 1:
         elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)

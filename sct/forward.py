@@ -12,6 +12,8 @@ tangent. The primal runs first, so a partial written in terms of the result
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import libcst as cst
 
 from . import expr as E
@@ -48,28 +50,55 @@ def tangent_terms(stmt: ir.Assign, act: Activity, namer: Namer) -> E.Expr:
     return E.total([E.mul(p, cst.Name(namer.dot(var))) for var, p in partials(stmt, act)])
 
 
-def _block(body: list[ir.Stmt], act: Activity, namer: Namer) -> list[ir.Stmt]:
+# link(callee, active parameters, mode) -> the name of the callee's generated function
+Link = Callable[[Any, tuple[str, ...], str], str]
+
+
+def active_params(stmt: ir.Call, act: Activity) -> list[tuple[str, str]]:
+    """(callee parameter, active argument name) for each argument that carries a derivative."""
+    return [
+        (param, arg.value)
+        for param, arg in zip(stmt.callee.params, stmt.args)
+        if isinstance(arg, cst.Name) and act.is_active(arg.value)
+    ]
+
+
+def _block(body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None) -> list[ir.Stmt]:
     out: list[ir.Stmt] = []
+    block = lambda b: _block(b, act, namer, link)  # noqa: E731
     for stmt in body:
         if isinstance(stmt, ir.Assign):
             out.append(stmt)
             if act.is_active(stmt.target):
                 dot = tangent_terms(stmt, act, namer)
                 out.append(ir.Assign(namer.dot(stmt.target), dot, None, (), stmt.origin))
+        elif isinstance(stmt, ir.Call):
+            active = active_params(stmt, act)
+            if not active or not any(act.is_active(t) for t in stmt.targets) or link is None:
+                out.append(stmt)
+                continue
+            # y, y_dot = g_tangent(a, b, a_dot): the callee's tangent, for the active arguments
+            name = link(stmt.callee, tuple(p for p, _ in active), "tangent")
+            dots = ir.tuple_target([namer.dot(t) for t in stmt.targets])
+            target = E.tuple_([stmt.target, dots])
+            args = stmt.args + tuple(cst.Name(namer.dot(a)) for _, a in active)
+            out.append(ir.Call(target, cst.Name(name), args, stmt.origin))
         elif isinstance(stmt, ir.Return):
             out.append(ir.Return(E.tuple_([stmt.value, _dot_of(stmt.value, act, namer)]), stmt.origin))
         elif isinstance(stmt, ir.If):
-            out.append(ir.If(stmt.test, _block(stmt.body, act, namer), _block(stmt.orelse, act, namer), stmt.origin))
+            out.append(ir.If(stmt.test, block(stmt.body), block(stmt.orelse), stmt.origin))
         elif isinstance(stmt, ir.For):
-            out.append(ir.For(stmt.target, stmt.iter, _block(stmt.body, act, namer), stmt.origin))
+            out.append(ir.For(stmt.target, stmt.iter, block(stmt.body), stmt.origin))
         elif isinstance(stmt, ir.While):
-            out.append(ir.While(stmt.test, _block(stmt.body, act, namer), stmt.origin))
+            out.append(ir.While(stmt.test, block(stmt.body), stmt.origin))
         else:
             out.append(stmt)
     return out
 
 
 def _dot_of(value: E.Expr, act: Activity, namer: Namer) -> E.Expr:
+    if isinstance(value, cst.Tuple):  # several values: a tuple of their tangents
+        return E.tuple_([_dot_of(e.value, act, namer) for e in value.elements])
     if isinstance(value, cst.Name) and act.is_active(value.value):
         return cst.Name(namer.dot(value.value))
     return zeros_like(value)
@@ -80,8 +109,10 @@ def zeros_like(value: E.Expr) -> E.Expr:
     return cst.Call(cst.parse_expression(ZEROS_LIKE), [cst.Arg(value)])
 
 
-def tangent(fn: ir.Function, wrt: list[str], act: Activity, namer: Namer) -> ir.Function:
-    body = _block(fn.body, act, namer)
+def tangent(
+    fn: ir.Function, wrt: list[str], act: Activity, namer: Namer, link: Link | None = None, name: str | None = None
+) -> ir.Function:
+    body = _block(fn.body, act, namer, link)
     # A parameter that is not differentiated but becomes active starts at zero.
     starts = [p for p in fn.params if p not in wrt and act.is_active(p)]
     origin = ir.Origin(fn.line, f"def {fn.name}(...)")
@@ -91,4 +122,4 @@ def tangent(fn: ir.Function, wrt: list[str], act: Activity, namer: Namer) -> ir.
     from .analysis import prune
 
     body = prune(body, returned)
-    return ir.Function(namer.fresh(f"{fn.name}_tangent"), params, body, fn.filename, fn.line)
+    return ir.Function(name or namer.fresh(f"{fn.name}_tangent"), params, body, fn.filename, fn.line)

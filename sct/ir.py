@@ -14,7 +14,7 @@ Expressions are libcst nodes, so any stage's program prints as Python
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Any, Iterator, Union
 
 import libcst as cst
 
@@ -50,6 +50,54 @@ class Assign:
     @property
     def reads(self) -> list[str]:
         return names_in(self.value)
+
+
+@dataclass
+class Call:
+    """``target = func(args)``: a call of a function sct differentiates as a whole.
+
+    In a normalized program, ``func`` is a user's function (``callee`` says
+    which, and how its arguments bind); ``target`` is a name, or a tuple of
+    names when the callee returns several values. Generated code uses the same
+    node for the calls it makes (``y, y_dot = g_tangent(x, x_dot)``), whose
+    targets may nest (``(a, b), (a_dot, b_dot) = ...``).
+    """
+
+    target: E.Expr
+    func: E.Expr
+    args: tuple[E.Expr, ...]
+    origin: Origin
+    callee: Any = None
+
+    @property
+    def targets(self) -> list[str]:
+        return target_names(self.target)
+
+    @property
+    def reads(self) -> list[str]:
+        return [n for a in self.args for n in names_in(a)]
+
+    @property
+    def value(self) -> E.Expr:
+        if self.func is None:
+            return self.args[0]
+        return cst.Call(self.func, [cst.Arg(a) for a in self.args])
+
+
+def target_names(target: E.Expr) -> list[str]:
+    """The names a (possibly nested) tuple target binds, in order."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in target_names(e.value)]
+    raise TypeError(f"not a target: {type(target).__name__}")
+
+
+def tuple_target(names: list[str]) -> E.Expr:
+    """``a`` for one name, ``a, b`` for several."""
+    if len(names) == 1:
+        return cst.Name(names[0])
+    return cst.Tuple([cst.Element(cst.Name(n)) for n in names])
 
 
 @dataclass
@@ -120,7 +168,7 @@ class Continue:
     origin: Origin
 
 
-Stmt = Union[Assign, AugAssign, ExprStmt, Comment, Return, If, For, While, Break, Continue]
+Stmt = Union[Assign, Call, AugAssign, ExprStmt, Comment, Return, If, For, While, Break, Continue]
 
 
 @dataclass
@@ -176,6 +224,8 @@ def assigned(body: list[Stmt]) -> set[str]:
     for stmt in walk(body):
         if isinstance(stmt, (Assign, AugAssign)):
             out.add(stmt.target)
+        elif isinstance(stmt, Call):
+            out.update(stmt.targets)
         elif isinstance(stmt, For):
             out.add(stmt.target)
     return out
@@ -201,6 +251,8 @@ def _lines(body: list[Stmt], indent: int, last: list[Origin | None]) -> list[str
             last[0] = stmt.origin
         if isinstance(stmt, Assign):
             out.append(_line(f"{stmt.target} = {E.code(stmt.value)}", indent))
+        elif isinstance(stmt, Call):
+            out.append(_line(f"{E.code(stmt.target)} = {E.code(stmt.value)}", indent))
         elif isinstance(stmt, AugAssign):
             out.append(_line(f"{stmt.target} += {E.code(stmt.value)}", indent))
         elif isinstance(stmt, ExprStmt):

@@ -40,7 +40,9 @@ def partial_reads(stmt: ir.Assign) -> set[str]:
 
 
 def _all_partial_reads(body: list[ir.Stmt]) -> set[str]:
-    return {n for s in ir.walk(body) if isinstance(s, ir.Assign) for n in partial_reads(s)}
+    found = {n for s in ir.walk(body) if isinstance(s, ir.Assign) for n in partial_reads(s)}
+    # the adjoint of a call of the user's function calls its adjoint with every argument
+    return found | {n for s in ir.walk(body) if isinstance(s, ir.Call) for n in s.reads}
 
 
 class _Renamer(cst.CSTTransformer):
@@ -69,6 +71,8 @@ def rename_block(body: list[ir.Stmt], mapping: dict[str, str]) -> list[ir.Stmt]:
     for s in body:
         if isinstance(s, ir.Assign):
             out.append(ir.Assign(mapping.get(s.target, s.target), r(s.value), s.op, tuple(map(r, s.args)), s.origin))
+        elif isinstance(s, ir.Call):
+            out.append(ir.Call(r(s.target), s.func, tuple(map(r, s.args)), s.origin, s.callee))
         elif isinstance(s, ir.AugAssign):
             out.append(ir.AugAssign(mapping.get(s.target, s.target), r(s.value), s.origin))
         elif isinstance(s, ir.Return):
@@ -106,6 +110,19 @@ def version(fn: ir.Function, namer: Namer) -> tuple[list[ir.Stmt], dict[str, str
             renamed = ir.Assign(name, renamed.value, renamed.op, renamed.args, renamed.origin)
             read_before |= partial_reads(renamed)
             out.append(renamed)
+        elif isinstance(stmt, ir.Call):
+            call = rename_block([stmt], current)[0]
+            assert isinstance(call, ir.Call)
+            for target in stmt.targets:
+                if target in current and current[target] in read_before:
+                    current[target] = namer.fresh(target)
+                else:
+                    current[target] = current.get(target, target)
+                origin_of[current[target]] = target
+            names = [current[t] for t in stmt.targets]
+            renamed_call = ir.Call(_retarget(stmt.target, names), call.func, call.args, call.origin, call.callee)
+            read_before |= set(renamed_call.reads)
+            out.append(renamed_call)
         elif isinstance(stmt, (ir.If, ir.For, ir.While)):
             written = ir.assigned([stmt])
             for w in sorted(written):
@@ -123,6 +140,13 @@ def version(fn: ir.Function, namer: Namer) -> tuple[list[ir.Stmt], dict[str, str
         else:
             out.extend(rename_block([stmt], current))
     return out, origin_of
+
+
+def _retarget(target: E.Expr, names: list[str]) -> E.Expr:
+    """``target`` (a name or tuple of names) with its names replaced, in order."""
+    if isinstance(target, cst.Name):
+        return cst.Name(names[0])
+    return ir.tuple_target(names) if len(names) > 1 else cst.Tuple([cst.Element(cst.Name(names[0]))])
 
 
 # ---- single exit ---------------------------------------------------------------
@@ -152,7 +176,7 @@ class _Exits:
             if isinstance(s, ir.Return):
                 if self.returned is None:
                     self.returned = self.flag("returned")
-                if not (isinstance(s.value, cst.Name) and s.value.value == self.result):
+                if E.code(s.value) != self.result:
                     out.append(ir.Assign(self.result, s.value, None, (s.value,), s.origin))
                 out.append(_set(self.returned, s.origin))
                 return out, {self.returned}
@@ -190,6 +214,12 @@ class _Exits:
         return ir.While(s.test, body, s.origin), outer
 
 
+def _is_names(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) or (
+        isinstance(node, cst.Tuple) and all(isinstance(e.value, cst.Name) for e in node.elements)
+    )
+
+
 def _set(flag: str, origin: ir.Origin) -> ir.Assign:
     return ir.Assign(flag, cst.Name("True"), ir.INACTIVE, (), origin)
 
@@ -212,19 +242,27 @@ def needs_single_exit(body: list[ir.Stmt]) -> bool:
     return len(returns) > 1 or (bool(returns) and not isinstance(body[-1], ir.Return))
 
 
-def single_exit(body: list[ir.Stmt], namer: Namer) -> tuple[list[ir.Stmt], str]:
-    """Structured ``body`` ending in one ``return``; returns it and the returned name."""
+def single_exit(body: list[ir.Stmt], namer: Namer) -> tuple[list[ir.Stmt], E.Expr]:
+    """Structured ``body`` ending in one ``return``; returns it and the returned name(s).
+
+    Several values are returned in the same names by every ``return``
+    (:mod:`sct.normalize` sees to it), so only flags are needed for them.
+    """
     final = body[-1] if body and isinstance(body[-1], ir.Return) else None
     if not needs_single_exit(body):
-        assert final is not None and isinstance(final.value, cst.Name)
-        return body, final.value.value
+        assert final is not None
+        return body, final.value
     values = {E.code(s.value) for s in ir.walk(body) if isinstance(s, ir.Return)}
     only = next(iter(values)) if len(values) == 1 else None
-    result = only if only is not None and only.isidentifier() else namer.fresh("result")
+    if only is not None and _is_names(cst.parse_expression(only)):
+        result = only
+    else:
+        result = namer.fresh("result")
     exits = _Exits(namer, result)
     lowered, _ = exits.block(body, None)
     origin = final.origin if final else body[-1].origin
     if exits.returned is not None:
         lowered.insert(0, ir.Assign(exits.returned, cst.Name("False"), ir.INACTIVE, (), body[0].origin))
-    lowered.append(ir.Return(cst.Name(result), origin))
-    return lowered, result
+    value = cst.parse_expression(result)
+    lowered.append(ir.Return(value, origin))
+    return lowered, value

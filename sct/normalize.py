@@ -15,6 +15,7 @@ user's line as its :class:`~sct.ir.Origin`.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import libcst as cst
 
@@ -27,19 +28,51 @@ from .source import FunctionSource
 
 
 class _Normalizer:
-    def __init__(self, fs: FunctionSource, namer: Namer):
+    def __init__(self, fs: FunctionSource, namer: Namer, resolver: Any = None, qualify: bool = False):
         self.fs = fs
         self.namer = namer
+        self.resolver = resolver
+        self.qualify = qualify  # spell rules by qualified name: the code lands in another file's module
         self.result: str | None = None
+        self.results: list[str] | None = None
+        self.constants = _module_constants(fs) if qualify else {}
+        import libcst.matchers as m
+
+        self.one_return = len(m.findall(fs.node.body, m.Return())) == 1
+
+    def user_callee(self, node: cst.BaseExpression) -> Any:
+        """The user's function or primitive that a call calls, or None."""
+        if not isinstance(node, cst.Call) or self.resolver is None or callee_key(self.fs, node.func) is not None:
+            return None
+        return self.resolver.resolve(self.fs, node.func)
+
+    def call(self, node: cst.Call, callee: Any, targets: list[str], out: list[ir.Stmt], origin: ir.Origin) -> None:
+        """``targets = g(args)`` for the user's function ``g``: one :class:`ir.Call`."""
+        from .calls import bind
+
+        args = tuple(self.atom(a, out, origin) for a in bind(callee, node, self.fs))
+        read = {n for a in args for n in ir.names_in(a)}
+        staged = [self.namer.temp() if t in read else t for t in targets]
+        out.append(ir.Call(ir.tuple_target(staged), callee.expr(), args, origin, callee))
+        for t, s in zip(targets, staged):
+            if t != s:
+                out.append(ir.Assign(t, cst.Name(s), None, (cst.Name(s),), origin))
 
     # ---- expressions ------------------------------------------------------
 
     def atom(self, node: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> E.Expr:
         """An atom holding ``node``'s value, emitting statements for its operations."""
         if isinstance(node, cst.Name):
+            if node.value in self.constants:
+                return self.constants[node.value]
             return cst.Name(node.value)
         if _is_constant(node):
             return _bare(node)
+        callee = self.user_callee(node)
+        if callee is not None and callee.kind == "function":
+            target = self.namer.temp()
+            self.call(node, callee, [target], out, origin)  # type: ignore[arg-type]
+            return cst.Name(target)
         value, op, args = self.operation(node, out, origin)
         target = self.namer.temp()
         out.append(ir.Assign(target, value, op, args, origin))
@@ -76,10 +109,16 @@ class _Normalizer:
             return cst.Name(target), None, (cst.Name(target),)
         if isinstance(node, cst.Call) and callee_key(self.fs, node.func) in rules.CHAINED:
             return self.chained(node, out, origin)
+        callee = self.user_callee(node)
+        if callee is not None:  # a primitive: its rule is in the table under its key
+            from .calls import bind
+
+            args = tuple(self.atom(a, out, origin) for a in bind(callee, node, self.fs))  # type: ignore[arg-type]
+            return cst.Call(func=callee.expr(), args=[cst.Arg(a) for a in args]), callee.key, args
         if isinstance(node, cst.Call):
             key = callee_key(self.fs, node.func)
             args = tuple(self.atom(a.value, out, origin) for a in node.args)
-            call = cst.Call(func=_bare(node.func), args=[cst.Arg(a) for a in args])
+            call = cst.Call(func=self.func(node.func, key), args=[cst.Arg(a) for a in args])
             return call, key, args
         raise InternalError(f"normalize: unexpected expression {type(node).__name__} (check let it through)")
 
@@ -109,6 +148,13 @@ class _Normalizer:
             acc = cst.Name(temp)
         raise InternalError("normalize: chained call")  # pragma: no cover
 
+    def func(self, func: cst.BaseExpression, key: str | None) -> E.Expr:
+        """A rule's function as written, or by qualified name when the code moves to another module."""
+        if self.qualify and key and "." in key:
+            module, _, attr = key.rpartition(".")
+            return cst.Name(attr) if module == "builtins" else cst.parse_expression(key)
+        return _bare(func)
+
     def condition(self, node: cst.BaseExpression) -> E.Expr:
         """A test, kept as written: it is evaluated, never differentiated."""
         return _bare(node)
@@ -123,6 +169,10 @@ class _Normalizer:
         return ir.Origin(line, text if len(text) <= 72 else text[:69] + "...")
 
     def assign(self, target: str, value: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> None:
+        callee = self.user_callee(value)
+        if callee is not None and callee.kind == "function":
+            self.call(value, callee, [target], out, origin)  # type: ignore[arg-type]
+            return
         expr, op, args = self.operation(value, out, origin)
         if op is not None and target in ir.names_in(expr):
             temp = self.namer.temp()
@@ -158,6 +208,10 @@ class _Normalizer:
             self.assign(target.value, value, out, origin)
             return
         names = [e.value.value for e in target.elements]  # type: ignore[attr-defined]
+        callee = self.user_callee(value)
+        if callee is not None and callee.kind == "function" and callee.returns == len(names) > 1:
+            self.call(value, callee, names, out, origin)  # type: ignore[arg-type]
+            return
         if not isinstance(value, (cst.Tuple, cst.List)) or len(value.elements) != len(names):
             raise _unpack_error(self.fs, value, len(names))
         # Evaluate every right-hand side first, as Python does, then copy.
@@ -173,6 +227,25 @@ class _Normalizer:
             out.append(ir.Assign(name, a, None, (a,), origin))
 
     def returns(self, value: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> None:
+        callee = self.user_callee(value)
+        many = isinstance(value, cst.Tuple) or (callee is not None and callee.kind == "function" and callee.returns > 1)
+        if many:
+            count = len(value.elements) if isinstance(value, cst.Tuple) else callee.returns
+            if self.results is None:
+                self.results = [self.namer.fresh(f"result{i + 1}") for i in range(count)]
+            if isinstance(value, cst.Tuple):
+                atoms = [self.atom(e.value, out, origin) for e in value.elements]
+                names = [a.value for a in atoms if isinstance(a, cst.Name)]
+                if self.one_return and len(set(names)) == len(atoms) and not set(names) & set(self.fs.params):
+                    out.append(ir.Return(ir.tuple_target(names), origin))  # `return a, b` as written
+                    return
+                # every return gives its values in the same names: the adjoint has one seed for each
+                for name, a in zip(self.results, atoms):
+                    out.append(ir.Assign(name, a, None, (a,), origin))
+            else:
+                self.call(value, callee, list(self.results), out, origin)  # type: ignore[arg-type]
+            out.append(ir.Return(ir.tuple_target(self.results), origin))
+            return
         if isinstance(value, cst.Name):
             out.append(ir.Return(cst.Name(value.value), origin))
             return
@@ -273,9 +346,32 @@ def _unpack_error(fs: FunctionSource, value: cst.BaseExpression, n: int) -> Exce
     )
 
 
-def normalize(fs: FunctionSource, namer: Namer) -> ir.Function:
-    """The three-address form of a checked function."""
-    n = _Normalizer(fs, namer)
+def _module_constants(fs: FunctionSource) -> dict[str, E.Expr]:
+    """The literal constants at the top level of the function's file, by name."""
+    found: dict[str, E.Expr] = {}
+    for stmt in fs.file.module.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            small = stmt.body[0]
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+                and _is_constant(small.value)
+                and not isinstance(small.value, cst.Attribute)
+            ):
+                found[small.targets[0].target.value] = _bare(small.value)
+    return found
+
+
+def normalize(fs: FunctionSource, namer: Namer, resolver: Any = None, qualify: bool = False) -> ir.Function:
+    """The three-address form of a checked function.
+
+    ``resolver`` finds the user's functions it calls (:mod:`sct.calls`);
+    ``qualify`` is for a function from another file than the generated
+    module's: its rules are spelled by qualified name and its module's
+    constants written as their values, so that the code means the same there.
+    """
+    n = _Normalizer(fs, namer, resolver, qualify)
     body = n.body(fs.node.body)
     fn = ir.Function(fs.name, fs.params, body, fs.file.filename, fs.file.positions[fs.node].start.line)
     fn.locals = ir.assigned(body) | set(fs.params)

@@ -8,13 +8,13 @@ printed (``sct transform --stage normalize``) and tested on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
 
 import libcst as cst
 import libcst.matchers as m
 
-from . import emit, ir
+from . import calls, emit, ir
 from .analysis import Activity, activity
 from .check import check
 from .errors import UsageError
@@ -40,13 +40,76 @@ class Transformed:
     tangent_source: str
     adjoint_source: str
     imports: emit.Imports
+    # the generated functions of the user's functions it calls: (mode, source), in order made
+    callees: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def normalized_source(self) -> str:
         return ir.to_source(self.normalized)
 
     def functions_source(self) -> list[str]:
-        return [s for s in (self.tangent_source, self.adjoint_source) if s]
+        own = [s for s in (self.tangent_source, self.adjoint_source) if s]
+        return own + [source for _, source in self.callees]
+
+    def mode_source(self, mode: str) -> str:
+        """The generated function of one mode, followed by those of the callees it calls."""
+        own = self.tangent_source if mode == "tangent" else self.adjoint_source
+        return "\n\n".join([own] + [source for m, source in self.callees if m == mode])
+
+
+class Linker:
+    """The generated functions of one module, and the names calls between them use.
+
+    A user's function is differentiated once per pattern of active arguments
+    and mode (``g_tangent``; ``g_adjoint_wrt_x`` when only ``x`` carries a
+    derivative). Names are handed out when a call needs them and the function
+    is made afterwards, so a function may call itself (recursion).
+    """
+
+    def __init__(self, root: SourceFile, namer: Namer, imports: emit.Imports):
+        self.root = root
+        self.namer = namer
+        self.imports = imports
+        self.names: dict[tuple[str, tuple[str, ...], str], str] = {}
+        self.queue: list[tuple[calls.Callee, tuple[str, ...], str]] = []
+        self.normalized: dict[str, tuple[ir.Function, Namer]] = {}
+
+    def name(self, key: str, function: str, pattern: tuple[str, ...], mode: str, everything: bool) -> tuple[str, bool]:
+        """The generated function's name, and whether it is new."""
+        k = (key, pattern, mode)
+        if k in self.names:
+            return self.names[k], False
+        suffix = mode if everything else f"{mode}_wrt_{'_'.join(pattern) or 'nothing'}"
+        self.names[k] = self.namer.fresh(f"{function}_{suffix}")
+        self.imports.taken.add(self.names[k])
+        return self.names[k], True
+
+    def link(self, callee: calls.Callee, pattern: tuple[str, ...], mode: str) -> str:
+        name, new = self.name(callee.key, callee.name, pattern, mode, set(pattern) == set(callee.params))
+        if new:
+            self.queue.append((callee, pattern, mode))
+        return name
+
+    def drain(self) -> list[tuple[str, str]]:
+        """Make every function that calls asked for; returns (mode, source) of each."""
+        made: list[tuple[str, str]] = []
+        while self.queue:
+            callee, pattern, mode = self.queue.pop(0)
+            fs = callee.fs
+            assert fs is not None
+            if callee.key not in self.normalized:
+                check(fs, callee.resolver.known_names(), callee.resolver)
+                namer = Namer(file_names(fs.file) | set(self.names.values()))
+                qualify = fs.file.filename != self.root.filename
+                self.normalized[callee.key] = (normalize(fs, namer, callee.resolver, qualify), namer)
+            normalized, namer = self.normalized[callee.key]
+            wrt = [p for p in fs.params if p in pattern]
+            act = activity(normalized, wrt)
+            name = self.names[(callee.key, pattern, mode)]
+            make = tangent if mode == "tangent" else adjoint
+            fn = make(normalized, wrt, act, namer, self.link, name)
+            made.append((mode, emit.function_source(fn, self.imports)))
+        return made
 
 
 def file_names(file: SourceFile) -> set[str]:
@@ -139,20 +202,34 @@ def transform(
     known_globals: Iterable[str] = (),
     namer: Namer | None = None,
     imports: emit.Imports | None = None,
+    resolver: Any = None,
+    linker: Linker | None = None,
 ) -> Transformed:
-    """Run every stage for one function."""
+    """Run every stage for one function, and for the user's functions it calls.
+
+    ``resolver`` finds those functions (:mod:`sct.calls`; by default by reading
+    files, as the CLI does); ``linker`` is shared by the functions of one
+    generated module, so that a callee is made once.
+    """
     modes = tuple(modes)
     wrt_list = resolve_wrt(fs, wrt)
-    check(fs, set(known_globals) | module_level_names(fs.file))
+    resolver = resolver or calls.StaticResolver(fs.file)
+    check(fs, set(known_globals) | module_level_names(fs.file), resolver)
     taken = file_names(fs.file)
     namer = namer or Namer(taken)
     if imports is None:
         bindings, lines = module_imports(fs.file)
-        imports = emit.Imports(taken | namer.taken, bindings, lines, module_constants(fs.file))
-    normalized = normalize(fs, namer)
+        imports = emit.Imports(taken | namer.taken, bindings, lines, module_constants(fs.file), own_module=resolver.module)
+    linker = linker or Linker(fs.file, namer, imports)
+    normalized = normalize(fs, namer, resolver)
     act = activity(normalized, wrt_list)
-    tan = tangent(normalized, wrt_list, act, namer) if "tangent" in modes else None
-    adj = adjoint(normalized, wrt_list, act, namer) if "adjoint" in modes else None
+    key = f"{resolver.module}.{fs.name}"
+    made: dict[str, ir.Function | None] = {"tangent": None, "adjoint": None}
+    for mode, make in (("tangent", tangent), ("adjoint", adjoint)):
+        if mode in modes:
+            name, _ = linker.name(key, fs.name, tuple(wrt_list), mode, everything=True)
+            made[mode] = make(normalized, wrt_list, act, namer, linker.link, name)
+    tan, adj = made["tangent"], made["adjoint"]
     return Transformed(
         source=fs,
         wrt=wrt_list,
@@ -163,4 +240,5 @@ def transform(
         tangent_source=emit.function_source(tan, imports) if tan else "",
         adjoint_source=emit.function_source(adj, imports) if adj else "",
         imports=imports,
+        callees=linker.drain(),
     )

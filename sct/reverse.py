@@ -28,7 +28,7 @@ from . import expr as E
 from . import ir
 from .analysis import Activity, activity, prune
 from .errors import InternalError
-from .forward import partials, zeros_like
+from .forward import Link, active_params, partials, zeros_like
 from .lower import rename_block, single_exit, version
 from .names import Namer
 
@@ -40,9 +40,10 @@ def _call(func: str, *args: E.Expr) -> cst.Call:
 
 
 class _Reverse:
-    def __init__(self, act: Activity, namer: Namer):
+    def __init__(self, act: Activity, namer: Namer, link: Link | None = None):
         self.act = act
         self.namer = namer
+        self.link = link
         self.nonzero: set[str] = set()  # adjoints that may hold a value; others are zero
         self.records: dict[tuple[int, str], str] = {}
         self.stacks: dict[str, None] = {}
@@ -121,6 +122,39 @@ class _Reverse:
         pushes, pops = self.saved(reads, stmt)
         return [stmt] + pushes, pops + out
 
+    def call(self, stmt: ir.Call) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """``y = g(a, b)``: forward, the call itself; backward, ``a_bar, b_bar = g_adjoint(a, b, y_bar)``."""
+        live = [t for t in stmt.targets if self.act.is_active(t) and t in self.nonzero]
+        active = active_params(stmt, self.act)
+        if not live or not active or self.link is None:
+            return [stmt], []
+        for t in stmt.targets:
+            self.nonzero.discard(t)
+        name = self.link(stmt.callee, tuple(p for p, _ in active), "adjoint")
+        seeds = [self.bar(t) if t in live else E.number(0) for t in stmt.targets]
+        seed = seeds[0] if isinstance(stmt.target, cst.Name) else E.tuple_(seeds).with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        # each argument's adjoint takes the result directly when it is its first contribution
+        counts = {a: sum(1 for _, b in active if b == a) for _, a in active}
+        received: list[str] = []
+        direct: list[str] = []
+        accumulate: list[tuple[str, str]] = []
+        for _, arg in active:
+            if arg not in self.nonzero and counts[arg] == 1:
+                received.append(self.namer.bar(arg))
+                direct.append(arg)
+            else:
+                part = self.namer.fresh(f"{self.namer.bar(arg)}_{stmt.callee.name}")
+                received.append(part)
+                accumulate.append((arg, part))
+        target = cst.Tuple([cst.Element(cst.Name(n)) for n in received])
+        out: list[ir.Stmt] = [ir.Call(target, cst.Name(name), stmt.args + (seed,), stmt.origin)]
+        self.nonzero.update(direct)
+        for arg, part in accumulate:
+            self.accumulate(arg, cst.Name(part), stmt.origin, out)
+        reads = set(stmt.reads)
+        pushes, pops = self.saved(reads, stmt)
+        return [stmt] + pushes, pops + out
+
     def if_(self, stmt: ir.If) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         start = set(self.nonzero)
         fwd_body, rev_body = self.block(stmt.body)
@@ -194,6 +228,8 @@ class _Reverse:
     def stmt(self, stmt: ir.Stmt) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         if isinstance(stmt, ir.Assign):
             return self.assign(stmt)
+        if isinstance(stmt, ir.Call):
+            return self.call(stmt)
         if isinstance(stmt, ir.If):
             return self.nested(self.if_, stmt)
         if isinstance(stmt, (ir.For, ir.While)):
@@ -260,15 +296,16 @@ def _this_loop(body: list[ir.Stmt]) -> list[ir.Stmt]:
     return out
 
 
-def adjoint(fn: ir.Function, wrt: list[str], act: Activity, namer: Namer) -> ir.Function:
+def adjoint(
+    fn: ir.Function, wrt: list[str], act: Activity, namer: Namer, link: Link | None = None, name: str | None = None
+) -> ir.Function:
     versioned, origin_of = version(fn, namer)
     body, result = single_exit(versioned, namer)
+    results = ir.target_names(result)
     # Activity again, over the program the adjoint is built from (versions, flags).
     renamed_act = activity(ir.Function(fn.name, fn.params, body), wrt)
-    rev = _Reverse(renamed_act, namer)
-    seed = namer.bar(result)
-    if renamed_act.is_active(result):
-        rev.nonzero.add(result)
+    rev = _Reverse(renamed_act, namer, link)
+    rev.nonzero.update(r for r in results if renamed_act.is_active(r))
     *statements, final = body
     bound = set(fn.params)
     for stmt in statements:
@@ -282,10 +319,18 @@ def adjoint(fn: ir.Function, wrt: list[str], act: Activity, namer: Namer) -> ir.
     stacks: list[ir.Stmt] = [ir.Assign(s, cst.List([]), ir.INACTIVE, (), note.origin) for s in rev.stacks]
     stacks = [note] + stacks if stacks else []
     ret = ir.Return(E.tuple_(grads), ir.Origin(0, ""))
-    sections = [ir.Comment("forward sweep")] + fwd + [ir.Comment("reverse sweep")] + sweep
+    if isinstance(result, cst.Name):
+        seed = namer.bar(result.value)
+        unpack: list[ir.Stmt] = []
+    else:  # several results: their adjoints come in one tuple
+        seed = namer.fresh("result_bar")
+        bars = ir.tuple_target([namer.bar(r) for r in results])
+        unpack = [ir.Call(bars, None, (cst.Name(seed),), ir.Origin(0, "the adjoints of the results"))]
+    sections = [ir.Comment("forward sweep")] + fwd + [ir.Comment("reverse sweep")] + unpack + sweep
     body = prune(stacks + sections + [ir.Comment(f"adjoints of {', '.join(wrt)}" if wrt else "no inputs"), ret], set())
-    seed, body = _user_named_seed(seed, origin_of.get(result, result), body, namer)
-    return ir.Function(namer.fresh(f"{fn.name}_adjoint"), fn.params + [seed], body, fn.filename, fn.line)
+    if isinstance(result, cst.Name):
+        seed, body = _user_named_seed(seed, origin_of.get(result.value, result.value), body, namer)
+    return ir.Function(name or namer.fresh(f"{fn.name}_adjoint"), fn.params + [seed], body, fn.filename, fn.line)
 
 
 def _user_named_seed(seed: str, variable: str, body: list[ir.Stmt], namer: Namer) -> tuple[str, list[ir.Stmt]]:
