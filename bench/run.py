@@ -148,7 +148,11 @@ def run_case(case: registry.Case, rounds: int, check_only: bool) -> dict[str, An
         "tools": {},
     }
     for t in prepared:
-        row: dict[str, Any] = {"status": t.status, "note": t.note}
+        row: dict[str, Any] = {
+            "status": t.status,
+            "note": t.note,
+            "full_gradient": t.full_gradient,
+        }
         if t.detail:
             row["detail"] = t.detail
         timed = timings.get(t.name)
@@ -156,6 +160,7 @@ def run_case(case: registry.Case, rounds: int, check_only: bool) -> dict[str, An
             row.update(
                 per_call_s=timed.median,
                 iqr_s=timed.iqr,
+                fastest_s=min(timed.per_call),
                 batch=timed.batch,
                 rounds=len(timed.per_call),
             )

@@ -55,6 +55,9 @@ class Tool:
     result: Callable[[Any], tuple[Any, ...]] = lambda out: out
     expected: tuple[Any, ...] | None = None  # None: the hand-written gradient
     note: str = ""
+    full_gradient: bool = (
+        True  # False: the sct tangent of an array case (one direction)
+    )
     detail: str = ""  # a full diagnostic, kept in the JSON
 
     @property
@@ -112,6 +115,7 @@ def _sct_tangent(case: Case, tangent: Callable[..., Any]) -> Tool:
             result=lambda out: (out[1],),
             expected=expected,
             note=f"1 directional derivative (full gradient: {size} calls)",
+            full_gradient=False,
         )
     if len(index) == 1:
         return Tool(
