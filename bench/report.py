@@ -83,6 +83,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"medians. An empty call `f(x)` (`return x`) takes {fmt_time(m['empty_call_s'])}."
         f"{' Quick run: rough numbers.' if s['quick'] else ''}\n"
     )
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    out.append(f"Versions: {versions}. Platform: {m['platform']}.\n")
     cases = results["cases"]
     if cases:
         out += _summary(cases)
