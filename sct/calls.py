@@ -313,6 +313,13 @@ class StaticResolver:
         return Callee(PRIMITIVE, module, name, tuple(f"a{i}" for i in range(len(got))))
 
 
+def is_rule_def(file: SourceFile, node: cst.FunctionDef) -> bool:
+    """A primitive or its partials: a rule, not a function to differentiate."""
+    return _is_primitive_def(file, node) or any(
+        isinstance(d.decorator, cst.Attribute) and d.decorator.attr.value == "partials" for d in node.decorators
+    )
+
+
 def _is_primitive_def(file: SourceFile, node: cst.FunctionDef) -> bool:
     return any(file.qualified_names(d.decorator) & _PRIMITIVE_NAMES for d in node.decorators)
 

@@ -64,22 +64,22 @@ class Primitive:
     def partials(self, partials_fn: Callable[..., Any]) -> Callable[..., Any]:
         """Register ``partials_fn(*args) -> partial, or tuple of one partial per argument``."""
         name = getattr(partials_fn, "__name__", repr(partials_fn))
-        if name == "<lambda>" or getattr(partials_fn, "__qualname__", name) != name:
-            raise RuleError(
-                f"the partials of {self.__name__!r} must be a function defined at the top level of a module",
-                hint="generated code imports it by name: define it with `def` at module level",
-            )
         params = _positional_params(partials_fn)
         if params is None:
             raise RuleError(f"cannot read the parameters of {name!r}", hint="define the partials with `def`")
-        if self.params is None:
-            self.params = params  # a C function: its partials say how many arguments it takes
-        elif len(params) != len(self.params):
+        if self.params is not None and len(params) != len(self.params):
             raise RuleError(
                 f"{name!r} takes {len(params)} argument(s) but the primitive {self.__name__!r} takes "
                 f"{len(self.params)} ({', '.join(self.params)})",
                 hint=f"write `def {name}({', '.join(self.params)}):` returning one partial per argument",
             )
+        if name == "<lambda>" or getattr(partials_fn, "__qualname__", name) != name:
+            raise RuleError(
+                f"the partials of {self.__name__!r} must be a function defined at the top level of a module",
+                hint="generated code imports it by name: define it with `def` at module level",
+            )
+        if self.params is None:
+            self.params = params  # a C function: its partials say how many arguments it takes
         self.partials_fn = partials_fn
         return partials_fn
 
