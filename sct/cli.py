@@ -71,6 +71,8 @@ def transform_file(path: str, functions: Sequence[str] | None, mode: str, wrt: s
     """The generated module for the requested functions of ``path``."""
     file = source.read_file(path)
     chosen = source.select_functions(file, list(functions or []))
+    if not functions:  # primitives and their partials are rules, not functions to differentiate
+        chosen = [fs for fs in chosen if not calls.is_rule_def(file, fs.node)]
     modes = ("tangent", "adjoint") if mode == "both" else (mode,)
     taken = pipeline.file_names(file)
     bindings, lines = pipeline.module_imports(file)

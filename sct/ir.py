@@ -234,6 +234,20 @@ def assigned(body: list[Stmt]) -> set[str]:
 # ---- printing -------------------------------------------------------------
 
 
+class _Unqualify(cst.CSTTransformer):
+    """``helpers.g`` -> ``g`` for the user's functions, which normalize names by qualified name."""
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        from .calls import REFERENCES
+
+        dotted = cst.Module([]).code_for_node(original)
+        return cst.Name(REFERENCES[dotted][1]) if dotted in REFERENCES else updated
+
+
+def _show(node: E.Expr) -> str:
+    return E.code(node.visit(_Unqualify()))  # type: ignore[arg-type]
+
+
 def _line(text: str, indent: int) -> str:
     return "    " * indent + text
 
@@ -250,26 +264,26 @@ def _lines(body: list[Stmt], indent: int, last: list[Origin | None]) -> list[str
                 out.append(_line(stmt.origin.comment(), indent))
             last[0] = stmt.origin
         if isinstance(stmt, Assign):
-            out.append(_line(f"{stmt.target} = {E.code(stmt.value)}", indent))
+            out.append(_line(f"{stmt.target} = {_show(stmt.value)}", indent))
         elif isinstance(stmt, Call):
-            out.append(_line(f"{E.code(stmt.target)} = {E.code(stmt.value)}", indent))
+            out.append(_line(f"{_show(stmt.target)} = {_show(stmt.value)}", indent))
         elif isinstance(stmt, AugAssign):
-            out.append(_line(f"{stmt.target} += {E.code(stmt.value)}", indent))
+            out.append(_line(f"{stmt.target} += {_show(stmt.value)}", indent))
         elif isinstance(stmt, ExprStmt):
-            out.append(_line(E.code(stmt.value), indent))
+            out.append(_line(_show(stmt.value), indent))
         elif isinstance(stmt, Return):
-            out.append(_line(f"return {E.code(stmt.value)}", indent))
+            out.append(_line(f"return {_show(stmt.value)}", indent))
         elif isinstance(stmt, If):
-            out.append(_line(f"if {E.code(stmt.test)}:", indent))
+            out.append(_line(f"if {_show(stmt.test)}:", indent))
             out.extend(_lines(stmt.body, indent + 1, last) or [_line("pass", indent + 1)])
             if stmt.orelse:
                 out.append(_line("else:", indent))
                 out.extend(_lines(stmt.orelse, indent + 1, last))
         elif isinstance(stmt, For):
-            out.append(_line(f"for {stmt.target} in {E.code(stmt.iter)}:", indent))
+            out.append(_line(f"for {stmt.target} in {_show(stmt.iter)}:", indent))
             out.extend(_lines(stmt.body, indent + 1, last) or [_line("pass", indent + 1)])
         elif isinstance(stmt, While):
-            out.append(_line(f"while {E.code(stmt.test)}:", indent))
+            out.append(_line(f"while {_show(stmt.test)}:", indent))
             out.extend(_lines(stmt.body, indent + 1, last) or [_line("pass", indent + 1)])
         elif isinstance(stmt, Break):
             out.append(_line("break", indent))
