@@ -353,7 +353,11 @@ def _located(fn: Fn, fs: FunctionSource, point: Mapping[str, Any]) -> Fn:
             at = ", ".join(f"{p}={table._number(v)}" for p, v in point.items())
             hint = "choose a point where every operation is defined"
             if isinstance(exc, NameError):
-                hint = "sct check does not run your file: only literal module-level constants (NAME = 2.5) are known"
+                hint = (
+                    "sct check does not run your file: only its imports and literal module-level constants "
+                    "(NAME = 2.5) are known; for a function that calls one defined in the file (or a primitive), "
+                    "call sct.check(fn, ...) from Python"
+                )
             raise table.EvaluationError(f"{fs.name} near {at}: {type(exc).__name__}: {exc}", where, hint) from None
 
     return call

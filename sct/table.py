@@ -450,7 +450,7 @@ def _run(fn: Callable[..., Any], args: list[float], fs: FunctionSource, point: M
         at = ", ".join(f"{p}={_number(v)}" for p, v in point.items())
         hint = "choose a point where every operation is defined"
         if isinstance(exc, NameError):
-            hint = "sct does not run your file: only literal module-level constants (NAME = 2.5) are known"
+            hint = "sct does not run your file: only its imports and literal module-level constants (NAME = 2.5) are known"
         raise EvaluationError(f"{fs.name} at {at}: {type(exc).__name__}: {exc}", where, hint) from None
 
 

@@ -260,3 +260,49 @@ def test_cli_subprocess(tmp_path: Path) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert (done.returncode, done.stderr) == (0, "") and done.stdout.count("  ok    ") == 4
     assert REPO.is_dir()
+
+
+# ---- a custom rule (sct.primitive) with a wrong partial -------------------------------
+
+PRIMITIVE = """\
+import math
+
+import sct
+
+
+@sct.primitive
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+@softplus.partials
+def softplus_partials(x):
+    return 1 / (1 + math.exp(x))  # wrong on purpose: the derivative is 1 / (1 + exp(-x))
+
+
+def f(x, y):
+    u = x * y
+    v = softplus(u) + x
+    return v * y
+"""
+
+
+def test_a_wrong_primitive_partial_is_named_at_the_line_calling_it(tmp_path: Path) -> None:
+    (tmp_path / "prim.py").write_text(PRIMITIVE)
+    module = import_path(tmp_path / "prim.py")
+    with pytest.raises(sct.GradientCheckError) as caught:
+        sct.check(module.f, 0.7, 1.3)
+    err = caught.value
+    assert err.location is not None and err.location.line == 18
+    assert err.location.source_line.strip() == "v = softplus(u) + x"
+    assert "line 18: `t1 = " in err.report.culprit and "this operation's derivative is wrong" in err.report.culprit
+    fixed = PRIMITIVE.replace("math.exp(x))  # wrong", "math.exp(-x))  # right")
+    (tmp_path / "fixed.py").write_text(fixed)
+    assert sct.check(import_path(tmp_path / "fixed.py").f, 0.7, 1.3).passed
+
+
+def test_the_cli_does_not_run_a_primitive(cli, write) -> None:
+    path = write(PRIMITIVE)
+    result = cli("check", path, "-f", "f", "--at", "x=0.7,y=1.3")
+    assert result.code == 1 and result.out == "" and "Traceback" not in result.err
+    assert "NameError: name 'softplus' is not defined" in result.err and "call sct.check(fn, ...) from Python" in result.err
