@@ -98,7 +98,7 @@ class Report:
         return all(o.passed for o in self.outcomes)
 
     def __str__(self) -> str:
-        at = ", ".join(f"{p}={table._number(v)}" for p, v in self.point.items())
+        at = ", ".join(f"{p}={table.number(v)}" for p, v in self.point.items())
         lines = [f"gradient check of {self.function} at {at} (wrt {', '.join(self.wrt)})"]
         lines += [f"  {'ok  ' if o.passed else 'FAIL'}  {o.name}: {o.detail}" for o in self.outcomes]
         if self.culprit:
@@ -176,7 +176,7 @@ def _run(
     f0 = f(*args)
     value = tangent(*args, *[0.0] * len(wrt))[0]
     report.outcomes.append(
-        Outcome("value", _close(value, f0, 1e-12), f"the tangent's value {table._number(value)}, the function's {table._number(f0)}")
+        Outcome("value", _close(value, f0, 1e-12), f"the tangent's value {table.number(value)}, the function's {table.number(f0)}")
     )
     if not wrt:
         return report
@@ -191,12 +191,12 @@ def _run(
         rel = abs(t - fd) / max(1.0, abs(t), abs(fd))
         worst_fd = max(worst_fd, rel)
         if not _close(t, fd, rtol, noise) and not fd_fail:
-            fd_fail = f"direction {i}: tangent {table._number(t)}, central difference {table._number(fd)}"
+            fd_fail = f"direction {i}: tangent {table.number(t)}, central difference {table.number(fd)}"
         lhs = sum(g * vi for g, vi in zip(grads, v))
         scale = max(1.0, abs(t), sum(abs(g * vi) for g, vi in zip(grads, v)))
         worst_dot = max(worst_dot, abs(lhs - t) / scale)
         if abs(lhs - t) > DOT_RTOL * scale and not dot_fail:
-            dot_fail = f"direction {i}: <adjoint, v> = {table._number(lhs)}, tangent {table._number(t)}"
+            dot_fail = f"direction {i}: <adjoint, v> = {table.number(lhs)}, tangent {table.number(t)}"
     n = f"{len(vs)} random direction{'s' * (len(vs) > 1)}, seed {seed}"
     report.outcomes.append(Outcome("tangent vs central differences", not fd_fail, fd_fail or f"{n}, largest relative difference {worst_fd:.1e}"))
     report.outcomes.append(Outcome("adjoint vs tangent (dot-product identity)", not dot_fail, dot_fail or f"largest relative difference {worst_dot:.1e}"))
@@ -263,7 +263,7 @@ def _localize(
             reads = ", ".join(f"d{row.node}/d{n} = {p}" for n, p in row.partials.items()) or "none"
             report.culprit = (
                 f"{_where(fs, row.line)}: `{row.label} = {row.expression}`{_from(fs, row.line)}\n"
-                f"    its tangent is {table._number(t)}, a central difference of its value gives {table._number(fd)},\n"
+                f"    its tangent is {table.number(t)}, a central difference of its value gives {table.number(fd)},\n"
                 f"    and every value it reads has a right tangent: this operation's derivative is wrong\n"
                 f"    (its partials: {reads})"
             )
@@ -283,8 +283,8 @@ def _localize(
             lines = sorted({reader.line for _, reader in readers})
             report.culprit = (
                 f"the adjoint of `{row.label}` ({_where(fs, row.line)})\n"
-                f"    is {table._number(row.adjoint)}, but its readers' adjoints times their partials give "
-                f"{table._number(expected)}:\n    the adjoint statements of line{'s' * (len(lines) > 1)} "
+                f"    is {table.number(row.adjoint)}, but its readers' adjoints times their partials give "
+                f"{table.number(expected)}:\n    the adjoint statements of line{'s' * (len(lines) > 1)} "
                 f"{', '.join(map(str, lines))} accumulate into it wrongly"
             )
             report.location = _location(fs, lines[0] if len(lines) == 1 or not row.line else row.line)
@@ -348,9 +348,9 @@ def _located(fn: Fn, fs: FunctionSource, point: Mapping[str, Any]) -> Fn:
                 if filename == fs.file.filename:  # the user's own definition
                     where = _location(fs, tb.tb_lineno)
                 elif filename.startswith("<sct generated"):  # generated code: its provenance comment
-                    where = table._user_location(fs, linecache.getlines(filename), tb.tb_lineno)
+                    where = table.user_location(fs, linecache.getlines(filename), tb.tb_lineno)
                 tb = tb.tb_next
-            at = ", ".join(f"{p}={table._number(v)}" for p, v in point.items())
+            at = ", ".join(f"{p}={table.number(v)}" for p, v in point.items())
             hint = "choose a point where every operation is defined"
             if isinstance(exc, NameError):
                 hint = (

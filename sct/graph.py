@@ -133,7 +133,7 @@ def symbolic_table(fs: FunctionSource) -> Table:
 
 
 def number(value: Any) -> str:
-    return table._number(value)
+    return table.number(value)
 
 
 def _factor(value: Any) -> str:

@@ -32,7 +32,7 @@ table's expressions; None where evaluating one fails) and whether it is
 ``differentiated`` (False: inactive or dead code).
 
 No number is computed here: the pipeline's tangent and adjoint are copied with
-recording calls added, emitted with :mod:`sct.emit`, compiled and run. The
+recording calls added (by :mod:`sct.instrument`), emitted with :mod:`sct.emit`, compiled and run. The
 tangent records each value and tangent as it is assigned, and each loop trip;
 the adjoint records a node's adjoint where the reverse sweep starts using it
 (the value of its ``_bar`` variable there), and returns the parameters'. The
@@ -48,7 +48,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
-import linecache
 import math
 import re
 from dataclasses import dataclass, field
@@ -59,18 +58,25 @@ import libcst as cst
 
 from . import emit, ir, pipeline, rules
 from . import expr as E
-from .errors import InternalError, Location, SctError, UsageError
-from .names import Namer
+from .errors import InternalError, UsageError
+from .instrument import (  # noqa: F401 - EvaluationError, run_located, user_location: for sct.gradcheck too
+    ADJOINT,
+    TANGENT,
+    VALUE,
+    EvaluationError,
+    LoggingNamer,
+    Recorder,
+    loop_depths,
+    nth,
+    instrument,
+    reverse_order,
+    run_located,
+    sweep_reads,
+    user_location,
+)
 from .source import FunctionSource
 
 FORMATS = ("text", "markdown", "json")
-VALUE, TANGENT, ADJOINT = "value", "tangent", "adjoint"
-
-
-class EvaluationError(SctError):
-    """The generated code failed at the requested point (``log(-1)``, an unknown constant)."""
-
-    kind = "evaluation error"
 
 
 @dataclass
@@ -93,7 +99,7 @@ class Row:
         """``s``, or ``s [i=1, j=2]`` inside loops."""
         if not self.iteration:
             return self.node
-        return f"{self.node} [{', '.join(f'{k}={_number(v)}' for k, v in self.iteration.items())}]"
+        return f"{self.node} [{', '.join(f'{k}={number(v)}' for k, v in self.iteration.items())}]"
 
     def as_json(self, exact: bool = False) -> dict[str, Any]:
         num = lambda v: _jsonable(v, exact)  # noqa: E731
@@ -118,19 +124,6 @@ class Table:
         return {"function": self.function, "rows": [r.as_json(self.exact) for r in self.rows]}
 
 
-class _LoggingNamer(Namer):
-    """A Namer that remembers every fresh name it hands out (to find the adjoint's versions)."""
-
-    def __init__(self, taken: set[str]):
-        super().__init__(taken)
-        self.log: list[tuple[str, str]] = []
-
-    def fresh(self, base: str) -> str:
-        name = super().fresh(base)
-        self.log.append((base, name))
-        return name
-
-
 def build(
     fs: FunctionSource,
     point: Mapping[str, Any],
@@ -147,7 +140,7 @@ def build(
     """
     if not fs.params or any(p not in point for p in fs.params):
         raise UsageError(f"sct table needs a value for every parameter of {fs.name!r}, and at least one")
-    namer = _LoggingNamer(pipeline.file_names(fs.file))
+    namer = LoggingNamer(pipeline.file_names(fs.file))
     tr = pipeline.transform(fs, namer=namer)
     norm, tan, adj = tr.normalized, tr.tangent, tr.adjoint
     if tan is None or adj is None or not norm.body or not isinstance(adj.body[-1], ir.Return):
@@ -157,15 +150,15 @@ def build(
     key_of = {id(s): len(params) + i for i, s in enumerate(assigns)}
     names = params + [s.target for s in assigns]
     nodes = set(names)
-    rec = _Recorder(namer.fresh("_sct_record"), norm.body[0].origin)
-    rec.depth = {**{k: 0 for k in range(len(params))}, **_loop_depths(norm.body, key_of)}
+    rec = Recorder(namer.fresh("_sct_record"), norm.body[0].origin)
+    rec.depth = {**{k: 0 for k in range(len(params))}, **loop_depths(norm.body, key_of)}
     rec.partials = {key_of[id(s)]: _partial_exprs(s, nodes) for s in assigns}
 
-    primal = [rec.stmt(k, VALUE, p) for k, p in enumerate(params)] + _instrument(norm.body, key_of, rec, namer, None)
+    primal = [rec.stmt(k, VALUE, p) for k, p in enumerate(params)] + instrument(norm.body, key_of, rec, namer, None)
     tangent = [rec.stmt(k, kind, v) for k, p in enumerate(params) for kind, v in ((VALUE, p), (TANGENT, namer.dot(p)))]
-    tangent += _instrument(tan.body, key_of, rec, namer, {})
-    order = _reverse_order(norm.body)
-    adjoint = _sweep_reads(adj.body, order, key_of, namer, rec)
+    tangent += instrument(tan.body, key_of, rec, namer, {})
+    order = reverse_order(norm.body)
+    adjoint = sweep_reads(adj.body, order, key_of, namer, rec)
 
     fns = [
         ir.Function(namer.fresh(f"{fs.name}_primal"), params, primal, norm.filename, norm.line),
@@ -194,11 +187,11 @@ def build(
     for j, (k, n, iteration) in enumerate(executed):
         name = names[k]
         stmt = assigns[k - len(params)] if k >= len(params) else None
-        value = _nth(by_seed[seeds[0]], k, VALUE, n, None)  # the tangent's, or the primal's for dead code
-        value = _nth(values, k, VALUE, n, None) if value is None else value
+        value = nth(by_seed[seeds[0]], k, VALUE, n, None)  # the tangent's, or the primal's for dead code
+        value = nth(values, k, VALUE, n, None) if value is None else value
         expression = name if stmt is None else E.code(stmt.value)
         partials = {} if stmt is None else partials_of(stmt, nodes)
-        tangents = {s: _nth(by_seed[s], k, TANGENT, n, zero) for s in seeds}
+        tangents = {s: nth(by_seed[s], k, TANGENT, n, zero) for s in seeds}
         if stmt is None:  # a parameter's adjoint is what the adjoint function returns for it
             adjoint_value = grads[seeds.index(name)] if name in seeds else zero
         else:  # the k-th forward instance is the k-th-from-last reverse one
@@ -209,195 +202,11 @@ def build(
         row = Row(name, expression, value, partials, tangents, adjoint_value, iteration or None)
         row.line = 0 if stmt is None else stmt.origin.line
         row.reads = {m: latest[m] for m in partials if m in latest}
-        row.partial_values = {m: _nth(values, k, f"d/d{m}", n, None) for m in partials}
+        row.partial_values = {m: nth(values, k, f"d/d{m}", n, None) for m in partials}
         row.differentiated = stmt is None or (k, TANGENT) in by_seed[seeds[0]]
         rows.append(row)
         latest[name] = j
     return Table(fs.name, seeds, result, rows, last_result, exact)
-
-
-Seen = dict[tuple[int, str], list[Any]]  # (row, kind) -> the values recorded, in execution order
-
-
-class _Recorder:
-    """What generated code calls to report a value: ``_sct_record(row, kind, value)``.
-
-    Loops call ``.trip(depth, label, value)`` at the top of their body (a ``for``
-    loop with its variable's value, a ``while`` loop with None: the iteration
-    number, from 1) and ``.reset(depth)`` before a ``while`` loop; ``.returned(name)``
-    says which variable a ``return`` returns.
-    """
-
-    def __init__(self, name: str, origin: ir.Origin):
-        self.name, self.origin = name, origin
-        self.seen: Seen = {}
-        self.depth: dict[int, int] = {}  # row -> how many loops enclose its statement
-        self.frames: list[tuple[str, Any]] = []
-        self.order: list[tuple[int, int, dict[str, Any]]] = []
-        self.returned: str | None = None
-        self.partials: dict[int, dict[str, E.Expr | None]] = {}  # row -> its partials, as expressions
-
-    def __call__(self, key: int, kind: str, value: Any) -> None:
-        found = self.seen.setdefault((key, kind), [])
-        if kind == VALUE:
-            self.order.append((key, len(found), dict(self.frames[: self.depth.get(key, 0)])))
-        found.append(value)
-
-    def trip(self, depth: int, label: str, value: Any) -> None:
-        if value is None:
-            value = self.frames[depth][1] + 1 if len(self.frames) > depth else 1
-        del self.frames[depth:]
-        while len(self.frames) < depth:  # not expected: a loop entered without its outer trip
-            self.frames.append(("?", None))
-        self.frames.append((label, value))
-
-    def reset(self, depth: int) -> None:
-        del self.frames[depth:]
-
-    def return_(self, name: str) -> None:
-        self.returned = name
-
-    def partial(self, key: int, kind: str, thunk: Callable[[], Any]) -> None:
-        """A partial's value where it is defined; None where evaluating it fails."""
-        try:
-            value = thunk()
-        except Exception:  # noqa: BLE001 - e.g. log of a negative base, read by no derivative
-            value = None
-        self.seen.setdefault((key, kind), []).append(value)
-
-    def partial_stmts(self, key: int, origin: ir.Origin) -> list[ir.Stmt]:
-        """``_sct_record.partial(key, "d/dx", lambda: <partial>)`` for each partial of row ``key``."""
-        out: list[ir.Stmt] = []
-        for name, p in self.partials.get(key, {}).items():
-            if p is not None:
-                thunk = cst.Lambda(cst.Parameters(), p)
-                out.append(self.call("partial", [E.number(key), cst.SimpleString(f'"d/d{name}"'), thunk], origin))
-        return out
-
-    def stmt(self, key: int, kind: str, var: str, origin: ir.Origin | None = None) -> ir.ExprStmt:
-        args = [cst.Arg(E.number(key)), cst.Arg(cst.SimpleString(f'"{kind}"')), cst.Arg(cst.Name(var))]
-        return ir.ExprStmt(cst.Call(cst.Name(self.name), args), origin or self.origin)
-
-    def call(self, method: str, args: list[E.Expr], origin: ir.Origin) -> ir.ExprStmt:
-        return ir.ExprStmt(cst.Call(cst.parse_expression(f"{self.name}.{method}"), [cst.Arg(a) for a in args]), origin)
-
-    def run(
-        self, fn: Callable[..., Any], args: list[float], fs: FunctionSource, at: Mapping[str, float]
-    ) -> tuple[Seen, Any]:
-        """What ``fn(*args)`` recorded, and what it returned."""
-        self.seen, self.frames, self.order, self.returned = {}, [], [], None
-        return self.seen, _run(fn, args, fs, at)
-
-
-def _nth(seen: Seen, key: int, kind: str, n: int, default: Any) -> Any:
-    found = seen.get((key, kind), [])
-    return found[n] if n < len(found) else default
-
-
-def _loop_depths(body: list[ir.Stmt], key_of: dict[int, int], depth: int = 0) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for s in body:
-        if isinstance(s, ir.Assign) and id(s) in key_of:
-            out[key_of[id(s)]] = depth
-        elif isinstance(s, ir.If):
-            out |= _loop_depths(s.body, key_of, depth) | _loop_depths(s.orelse, key_of, depth)
-        elif isinstance(s, (ir.For, ir.While)):
-            out |= _loop_depths(s.body, key_of, depth + 1)
-    return out
-
-
-def _instrument(
-    body: list[ir.Stmt],
-    key_of: dict[int, int],
-    rec: _Recorder,
-    namer: Namer,
-    primal_of: dict[str, int] | None,
-    depth: int = 0,
-) -> list[ir.Stmt]:
-    """``body`` (the normalized program, or the tangent when ``primal_of`` is a dict)
-    recording each value (and tangent) as it is assigned, and each loop trip."""
-    out: list[ir.Stmt] = []
-    rec_ = lambda b, d=depth: _instrument(b, key_of, rec, namer, primal_of, d)  # noqa: E731
-    for s in body:
-        if isinstance(s, ir.Assign) and id(s) in key_of:  # forward mode keeps the primal statement itself
-            out += [s, rec.stmt(key_of[id(s)], VALUE, s.target, s.origin)]
-            if primal_of is not None:
-                primal_of[namer.dot(s.target)] = key_of[id(s)]
-            else:  # the primal run also records each partial's value, as the rule writes it
-                out += rec.partial_stmts(key_of[id(s)], s.origin)
-        elif isinstance(s, ir.Assign) and primal_of is not None and s.target in primal_of:  # its tangent, next
-            out += [s, rec.stmt(primal_of.pop(s.target), TANGENT, s.target, s.origin)]
-        elif isinstance(s, ir.If):
-            out.append(ir.If(s.test, rec_(s.body), rec_(s.orelse), s.origin))
-        elif isinstance(s, ir.For):
-            trip = rec.call("trip", [E.number(depth), cst.SimpleString(f'"{s.target}"'), cst.Name(s.target)], s.origin)
-            out.append(ir.For(s.target, s.iter, [trip] + rec_(s.body, depth + 1), s.origin))
-        elif isinstance(s, ir.While):
-            trip = rec.call("trip", [E.number(depth), cst.SimpleString('"iter"'), cst.Name("None")], s.origin)
-            out.append(rec.call("reset", [E.number(depth)], s.origin))
-            out.append(ir.While(s.test, [trip] + rec_(s.body, depth + 1), s.origin))
-        elif isinstance(s, ir.Return) and primal_of is None and isinstance(s.value, cst.Name):
-            out += [rec.call("return_", [cst.SimpleString(f'"{s.value.value}"')], s.origin), s]
-        else:
-            out.append(s)
-    return out
-
-
-def _reverse_order(body: list[ir.Stmt]) -> list[ir.Assign]:
-    """The assignments in the order the adjoint's text handles them: a block backwards,
-    a branch's body before its ``else``, a loop's body backwards."""
-    out: list[ir.Assign] = []
-    for s in reversed(body):
-        if isinstance(s, ir.Assign):
-            out.append(s)
-        elif isinstance(s, ir.If):
-            out += _reverse_order(s.body) + _reverse_order(s.orelse)
-        elif isinstance(s, (ir.For, ir.While)):
-            out += _reverse_order(s.body)
-    return out
-
-
-def _sweep_reads(
-    body: list[ir.Stmt], order: list[ir.Assign], key_of: dict[int, int], namer: _LoggingNamer, rec: _Recorder
-) -> list[ir.Stmt]:
-    """``body`` (an adjoint) recording each assignment's adjoint where its reverse sweep
-    starts: the run of adjoint statements from its line whose value reads its adjoint
-    first (``w_bar = v_bar * x``). Runs come in ``order`` (see :func:`_reverse_order`),
-    nested in the adjoint's own branches and loops; a variable may have versions
-    (``a``, ``a2``, fresh names from the namer), and several versions may share one
-    adjoint variable, reset between them. No run: the adjoint is 0."""
-    versions: dict[str, set[str]] = {}
-    for base, name in namer.log:
-        versions.setdefault(base, {base}).add(name)
-    bars = [{namer.bar(v) for v in versions.get(s.target, {s.target})} for s in order]
-    every = set().union(*bars) if bars else set()
-    state: dict[str, Any] = {"i": 0, "run": None}
-
-    def walk(block: list[ir.Stmt]) -> list[ir.Stmt]:
-        out: list[ir.Stmt] = []
-        for s in block:
-            if isinstance(s, ir.If):
-                out.append(ir.If(s.test, walk(s.body), walk(s.orelse), s.origin))
-                continue
-            if isinstance(s, ir.For):
-                out.append(ir.For(s.target, s.iter, walk(s.body), s.origin))
-                continue
-            if isinstance(s, ir.While):
-                out.append(ir.While(s.test, walk(s.body), s.origin))
-                continue
-            sweep = isinstance(s, ir.AugAssign) or (isinstance(s, ir.Assign) and s.op is None and not s.args)
-            read = ir.names_in(s.value) if sweep else []  # type: ignore[union-attr]
-            if read and read[0] in every and state["run"] != (read[0], s.origin):
-                j = state["i"]
-                while j < len(order) and not (order[j].origin == s.origin and read[0] in bars[j]):
-                    j += 1
-                if j < len(order):
-                    out.append(rec.stmt(key_of[id(order[j])], ADJOINT, read[0], s.origin))
-                    state["run"], state["i"] = (read[0], s.origin), j + 1
-            out.append(s)
-        return out
-
-    return walk(body)
 
 
 _SCT_PREFIX = re.compile(r"(?<![\w.])sct\.(?:runtime\.|functions\.)?")
@@ -436,35 +245,6 @@ def _module_constants(fs: FunctionSource) -> dict[str, Any]:
     return found
 
 
-def _run(fn: Callable[..., Any], args: list[float], fs: FunctionSource, point: Mapping[str, float]) -> Any:
-    """Call generated code; a failure becomes an error located at the user's line."""
-    try:
-        return fn(*args)
-    except Exception as exc:  # noqa: BLE001 - any failure of the user's operations
-        where, tb = None, exc.__traceback__
-        while tb is not None:
-            filename = tb.tb_frame.f_code.co_filename
-            if filename.startswith("<sct generated"):
-                where = _user_location(fs, linecache.getlines(filename), tb.tb_lineno)
-            tb = tb.tb_next
-        at = ", ".join(f"{p}={_number(v)}" for p, v in point.items())
-        hint = "choose a point where every operation is defined"
-        if isinstance(exc, NameError):
-            hint = "sct does not run your file: only its imports and literal module-level constants (NAME = 2.5) are known"
-        raise EvaluationError(f"{fs.name} at {at}: {type(exc).__name__}: {exc}", where, hint) from None
-
-
-def _user_location(fs: FunctionSource, lines: list[str], lineno: int) -> Location | None:
-    """The user's line a generated line came from, found through its provenance comment."""
-    for text in reversed(lines[:lineno]):
-        found = re.match(r"\s*# line (\d+): ", text)
-        if found:
-            line = int(found.group(1))
-            source = fs.file.lines[line - 1] if 0 < line <= len(fs.file.lines) else ""
-            return Location(fs.file.filename, line, len(source) - len(source.lstrip()), source)
-    return None
-
-
 # ---- rendering ----------------------------------------------------------------
 
 
@@ -476,7 +256,7 @@ def _jsonable(value: Any, exact: bool = False) -> Any:
     return value if value is None else str(value)
 
 
-def _number(value: Any) -> str:
+def number(value: Any) -> str:
     """Compact: 10.0 -> ``10``, 0.5 -> ``0.5``, 1/3 -> ``0.3333333333``; Fraction(-21, 2) -> ``-21/2``."""
     if value is None:
         return ""
@@ -496,8 +276,8 @@ def _cells(table: Table, code: Callable[[str], str] = str) -> tuple[list[str], l
     body = []
     for r in table.rows:
         partials = ", ".join(f"d{r.node}/d{n} = {code('none' if p is None else p)}" for n, p in r.partials.items())
-        tangents = [_number(r.tangent[s]) for s in table.seeds]
-        body.append([r.label, code(r.expression), _number(r.value), partials, *tangents, _number(r.adjoint)])
+        tangents = [number(r.tangent[s]) for s in table.seeds]
+        body.append([r.label, code(r.expression), number(r.value), partials, *tangents, number(r.adjoint)])
     return head, body
 
 
