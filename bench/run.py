@@ -33,7 +33,7 @@ import numpy as np
 import sct
 from bench import peers, registry, report, timing, tools, transform_time
 
-FULL_ROUNDS = 41
+FULL_ROUNDS = 61
 QUICK_ROUNDS = 5
 FULL_TRANSFORM_SAMPLES = 5
 
