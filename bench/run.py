@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--case",
         action="append",
         metavar="NAME",
-        choices=list(registry.BY_NAME) + list(registry.TRANSFORMS),
+        choices=list(dict.fromkeys([*registry.BY_NAME, *registry.TRANSFORMS])),
         help="run only this case (repeatable); a transform-only name such as "
         "twenty_lines runs only its transform time",
     )
