@@ -8,6 +8,7 @@ from .api import Differentiated, differentiate
 from .errors import InternalError, RuleError, SctError
 from .functions import heaviside, mse, relu, sigmoid, sign
 from .primitives import Primitive, primitive
+from .higher import hessian, hvp, jacobian
 from .gradcheck import GradientCheckError, check  # after .api: the function shadows the sct.check module
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "check",
     "differentiate",
     "heaviside",
+    "hessian",
+    "hvp",
+    "jacobian",
     "mse",
     "primitive",
     "relu",

@@ -59,6 +59,9 @@ def _definitions(fn: ir.Function) -> list[tuple[list[str], list[str]]]:
             out.append(([s.target], differentiable_reads(s)))
         elif isinstance(s, ir.Call):
             out.append((s.targets, s.reads))
+        elif ir.pushed(s) is not None:  # stack.append(v): the stack holds v's derivative too
+            stack, value = ir.pushed(s)  # type: ignore[misc]
+            out.append(([stack], ir.names_in(value)))
     return out
 
 

@@ -21,16 +21,18 @@ import functools
 from typing import Any, Callable, Sequence
 
 from . import calls, emit, pipeline, source
-from .primitives import Primitive
 
 
 class Differentiated:
     """A function together with its generated tangent and adjoint."""
 
-    def __init__(self, fn: Callable[..., Any], wrt: Sequence[str] | str | None = None):
+    def __init__(
+        self, fn: Callable[..., Any], wrt: Sequence[str] | str | None = None, modes: Sequence[str] = pipeline.MODES
+    ):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self._wrt = wrt
+        self._modes = tuple(modes)  # sct.hessian asks for the tangent of an adjoint only
         self._transformed: pipeline.Transformed | None = None
         self._compiled: dict[str, Callable[..., Any]] = {}
 
@@ -60,16 +62,11 @@ class Differentiated:
             fs = source.for_callable(self.fn)
             namespace = self._namespace()
             resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
-            result = pipeline.transform(fs, self._wrt, known_globals=namespace, resolver=resolver)
-            for name, value in list(namespace.items()):
-                if isinstance(value, Primitive):  # generated code calls the function itself
-                    namespace[name] = value.fn
+            result = pipeline.transform(fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver)
             text = emit.module_source(fs.file.filename, result.functions_source(), result.imports)
             compiled = emit.compile_functions(text, f"{self.fn.__qualname__}", namespace)
-            self._compiled = {
-                "tangent": compiled[result.tangent.name],  # type: ignore[union-attr]
-                "adjoint": compiled[result.adjoint.name],  # type: ignore[union-attr]
-            }
+            made = {"tangent": result.tangent, "adjoint": result.adjoint}
+            self._compiled = {mode: compiled[fn.name] for mode, fn in made.items() if fn is not None}
             self._transformed = result
         return self._transformed
 
@@ -92,6 +89,14 @@ class Differentiated:
     def grad(self, *args: Any) -> tuple[Any, ...]:
         """The gradient of a scalar-valued function: ``adjoint(*args, 1.0)``."""
         return self.adjoint(*args, 1.0)
+
+    def value_and_grad(self, *args: Any) -> tuple[Any, tuple[Any, ...]]:
+        """``(fn(*args), grad(*args))``.
+
+        The adjoint recomputes the forward sweep it needs rather than returning
+        the value, so this calls the function once and the adjoint once.
+        """
+        return self.fn(*args), self.adjoint(*args, 1.0)
 
     @property
     def tangent_source(self) -> str:

@@ -51,7 +51,7 @@ class Callee:
     module: str
     name: str
     params: tuple[str, ...]
-    returns: int = 1  # how many values it returns (a tuple's length)
+    returns: int = 0  # 0: it returns one value; k: a tuple of k values
     fs: FunctionSource | None = field(default=None, compare=False)
     defaults: tuple[tuple[str, cst.BaseExpression], ...] = field(default=(), compare=False)
     resolver: Any = field(default=None, compare=False, repr=False)
@@ -67,22 +67,26 @@ class Callee:
 
 
 def returned_count(fs: FunctionSource) -> int:
-    """How many values every ``return`` of ``fs`` gives (1, or a tuple's length)."""
+    """How many values every ``return`` of ``fs`` gives: 0 for one value, k for a tuple of k."""
     import libcst.matchers as m
 
     first: int | None = None
     for ret in m.findall(fs.node.body, m.Return()):
         value = ret.value  # type: ignore[attr-defined]
-        count = len(value.elements) if isinstance(value, cst.Tuple) else 1
+        count = len(value.elements) if isinstance(value, cst.Tuple) else 0
         if first is None:
             first = count
         elif count != first:
             raise UnsupportedError(
-                f"this `return` gives {count} value(s) where an earlier one gives {first}",
+                f"this `return` gives {_values(count)} where an earlier one gives {_values(first)}",
                 fs.file.location(ret),
                 "return the same number of values from every `return`",
             )
-    return first or 1
+    return first or 0
+
+
+def _values(count: int) -> str:
+    return "one value" if count == 0 else f"a tuple of {count}"
 
 
 def _function_callee(fs: FunctionSource, module: str, resolver: Any) -> Callee:

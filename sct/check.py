@@ -97,6 +97,10 @@ class _Checker(cst.CSTVisitor):
         self.known_globals = known_globals
         self.resolver = resolver
         self.defined = set(fs.params) | _assigned_names(fs.node.body)
+        # lists used as stacks (`s = []`, `s.append(v)`, `v = s.pop()`) and names holding a range:
+        # what generated adjoints record, so that generated code can be differentiated again
+        self.stacks = _names_assigned(fs.node.body, m.List(elements=[]))
+        self.ranges = {n for n in _names_assigned(fs.node.body, m.Call()) if self._assigned_range(n)}
 
     def fail(self, node: cst.CSTNode, what: str, hint: str, cls: type = UnsupportedError) -> None:
         raise cls(what, self.fs.file.location(node), hint)
@@ -123,7 +127,16 @@ class _Checker(cst.CSTVisitor):
         if not isinstance(node.target, cst.Name):
             self.fail(node.target, "only a plain name can be the target of an augmented assignment", "assign to a variable")
 
+    def _assigned_range(self, name: str) -> bool:
+        found = m.findall(self.fs.node.body, m.Assign(targets=[m.AssignTarget(m.Name(name))]))
+        return all(_is_call_of(self.fs, a.value, ("builtins.range",)) for a in found)  # type: ignore[attr-defined]
+
+    def _stack_method(self, func: cst.BaseExpression, method: str) -> bool:
+        return m.matches(func, m.Attribute(value=m.Name(), attr=m.Name(method))) and func.value.value in self.stacks  # type: ignore[attr-defined]
+
     def visit_Assign(self, node: cst.Assign) -> bool:
+        if m.matches(node, m.Assign(targets=[m.AssignTarget(m.Name())], value=m.List(elements=[]))):
+            return False  # a new stack
         for target in node.targets:
             self._check_target(target.target)
             if isinstance(target.target, cst.Name) and isinstance(node.value, (cst.Tuple, cst.List)):
@@ -152,6 +165,12 @@ class _Checker(cst.CSTVisitor):
         pass
 
     def visit_Call(self, node: cst.Call) -> bool:
+        if self._stack_method(node.func, "pop") and not node.args:
+            return False
+        if _is_call_of(self.fs, node, ("builtins.range",)):
+            for arg in node.args:
+                arg.value.visit(self)
+            return False
         key = callee_key(self.fs, node.func)
         label = callee_label(node.func)
         if key is None:
@@ -194,9 +213,11 @@ class _Checker(cst.CSTVisitor):
         from .calls import bind
 
         for value in bind(callee, node, self.fs):
+            if isinstance(value, (cst.Tuple, cst.List)):
+                self.fail(value, "a tuple passed as an argument is not supported", "pass its values as separate arguments")
             if any(value is a.value for a in node.args):
                 value.visit(self)  # a default is the callee's, checked there
-        if callee.returns > 1:
+        if callee.returns > 0:
             parent = self.fs.file.parent(node)
             targets = parent.targets if isinstance(parent, cst.Assign) else None
             ok = isinstance(parent, cst.Return) or (
@@ -256,6 +277,10 @@ class _Checker(cst.CSTVisitor):
         elif is_literal_sequence(it):
             for e in it.elements:  # type: ignore[attr-defined]
                 e.value.visit(self)
+        elif isinstance(it, cst.Name) and it.value in self.ranges:
+            pass  # a range held in a name
+        elif _is_call_of(self.fs, it, ("builtins.reversed",)) and len(it.args) == 1 and self._range_slice(it.args[0].value):  # type: ignore[attr-defined]
+            pass  # a range backwards, as an adjoint replays a loop
         else:
             self.fail(it, "a loop over this iterable is not supported", "loop over range(...), a literal tuple or list, or enumerate/zip of those")
         if is_literal_sequence(it) or _is_call_of(self.fs, it, ("builtins.enumerate", "builtins.zip")):
@@ -263,6 +288,14 @@ class _Checker(cst.CSTVisitor):
                 self.fail(inner, "`break`/`continue` in a loop over a literal sequence", "loop over range(len(...)) instead")
         node.body.visit(self)
         return False
+
+    def _range_slice(self, node: cst.BaseExpression) -> bool:
+        """``r`` or ``r[:n]`` for a name ``r`` holding a range."""
+        if isinstance(node, cst.Name):
+            return node.value in self.ranges
+        return m.matches(
+            node, m.Subscript(value=m.Name(), slice=[m.SubscriptElement(m.Slice(lower=None, upper=m.Name(), step=None))])
+        ) and node.value.value in self.ranges  # type: ignore[attr-defined]
 
     def visit_While(self, node: cst.While) -> None:
         if node.orelse is not None:
@@ -277,6 +310,10 @@ class _Checker(cst.CSTVisitor):
     def visit_Expr(self, node: cst.Expr) -> bool:
         if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
             return False  # a docstring
+        value = node.value
+        if isinstance(value, cst.Call) and self._stack_method(value.func, "append") and len(value.args) == 1:
+            value.args[0].value.visit(self)
+            return False
         self.fail(node, "an expression statement has no effect on the result", "assign its value or remove it")
         return False
 
@@ -300,6 +337,12 @@ class _Assigned(cst.CSTVisitor):
 
     def visit_For(self, n: cst.For) -> None:
         self._add(n.target)
+
+
+def _names_assigned(body: cst.BaseSuite, value: m.BaseMatcherNode) -> set[str]:
+    """Names assigned (somewhere in ``body``) a value that matches ``value``."""
+    found = m.findall(body, m.Assign(targets=[m.AssignTarget(m.Name())], value=value))
+    return {a.targets[0].target.value for a in found}  # type: ignore[attr-defined]
 
 
 def _assigned_names(body: cst.BaseSuite) -> set[str]:

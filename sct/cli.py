@@ -136,7 +136,7 @@ def parse_exact_point(text: str, params: Sequence[str], function: str, keep_ints
             else:
                 point[name] = Fraction(value)
         except (ValueError, ZeroDivisionError):
-            hint = "give a number such as 2.5" if keep_ints else "give an integer, a decimal (2.5) or a fraction (1/3)"
+            hint = "give a decimal number such as 2.5" if keep_ints else "give an integer, a decimal (2.5) or a fraction (1/3)"
             raise UsageError(f"--at {name}={value}: not a number", hint=hint) from None
     missing = [p for p in params if p not in point]
     if missing:

@@ -67,7 +67,20 @@ def _block(body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None) 
     out: list[ir.Stmt] = []
     block = lambda b: _block(b, act, namer, link)  # noqa: E731
     for stmt in body:
-        if isinstance(stmt, ir.Assign):
+        if isinstance(stmt, ir.Assign) and stmt.op in (ir.STACK, ir.POP):
+            out.append(stmt)
+            stack = stmt.target if stmt.op == ir.STACK else stmt.args[0].value  # type: ignore[attr-defined]
+            if act.is_active(stack):  # a stack of values carries a stack of their tangents
+                value: E.Expr = cst.List([]) if stmt.op == ir.STACK else cst.parse_expression(f"{namer.dot(stack)}.pop()")
+                args = () if stmt.op == ir.STACK else (cst.Name(namer.dot(stack)),)
+                out.append(ir.Assign(namer.dot(stmt.target), value, stmt.op, args, stmt.origin))
+        elif ir.pushed(stmt) is not None:
+            out.append(stmt)
+            stack, pushed = ir.pushed(stmt)  # type: ignore[misc]
+            if act.is_active(stack):
+                dot = _dot_of(pushed, act, namer) if isinstance(pushed, cst.Name) and act.is_active(pushed.value) else E.number(0)
+                out.append(ir.ExprStmt(cst.Call(cst.parse_expression(f"{namer.dot(stack)}.append"), [cst.Arg(dot)]), stmt.origin))
+        elif isinstance(stmt, ir.Assign):
             out.append(stmt)
             if act.is_active(stmt.target):
                 dot = tangent_terms(stmt, act, namer)
@@ -79,7 +92,7 @@ def _block(body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None) 
                 continue
             # y, y_dot = g_tangent(a, b, a_dot): the callee's tangent, for the active arguments
             name = link(stmt.callee, tuple(p for p, _ in active), "tangent")
-            dots = ir.tuple_target([namer.dot(t) for t in stmt.targets])
+            dots = ir.retarget(stmt.target, [namer.dot(t) for t in stmt.targets])
             target = E.tuple_([stmt.target, dots])
             args = stmt.args + tuple(cst.Name(namer.dot(a)) for _, a in active)
             out.append(ir.Call(target, cst.Name(name), args, stmt.origin))

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import linecache
 import math
+import numbers
 import random
 import statistics
 from dataclasses import dataclass, field
@@ -174,6 +175,11 @@ def _run(
     args = list(point.values())
     call = lambda q: f(*q.values())  # noqa: E731
     f0 = f(*args)
+    if not isinstance(f0, numbers.Real):
+        raise UsageError(
+            f"sct check compares derivatives of a function returning one number; {name} returned {type(f0).__name__}",
+            hint="check a function that returns one component (or a scalar loss) of the result",
+        )
     value = tangent(*args, *[0.0] * len(wrt))[0]
     report.outcomes.append(
         Outcome("value", _close(value, f0, 1e-12), f"the tangent's value {table.number(value)}, the function's {table.number(f0)}")

@@ -22,6 +22,8 @@ from . import expr as E
 
 
 INACTIVE = "inactive"  # the op of a comparison or boolean: evaluated, never differentiated
+STACK = "stack"  # ``s = []``: a new list used as a stack (``s.append(v)``, ``v = s.pop()``)
+POP = "pop"  # ``v = s.pop()``: the value last pushed
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,20 @@ def target_names(target: E.Expr) -> list[str]:
     raise TypeError(f"not a target: {type(target).__name__}")
 
 
-def tuple_target(names: list[str]) -> E.Expr:
-    """``a`` for one name, ``a, b`` for several."""
-    if len(names) == 1:
+def tuple_target(names: list[str], force: bool = False) -> E.Expr:
+    """``a`` for one name (``a,`` with ``force``), ``a, b`` for several."""
+    if len(names) == 1 and not force:
         return cst.Name(names[0])
+    if len(names) == 1:
+        return cst.Tuple([cst.Element(cst.Name(names[0]), comma=cst.Comma())])
     return cst.Tuple([cst.Element(cst.Name(n)) for n in names])
+
+
+def retarget(target: E.Expr, names: list[str]) -> E.Expr:
+    """A target of the same shape as ``target`` (a name or tuple of names) binding ``names``."""
+    if isinstance(target, cst.Name):
+        return cst.Name(names[0])
+    return tuple_target(names, force=True)
 
 
 @dataclass
@@ -119,6 +130,15 @@ class ExprStmt:
 
     value: E.Expr
     origin: Origin
+
+
+def pushed(stmt: "Stmt") -> tuple[str, E.Expr] | None:
+    """(stack, value) for ``stack.append(value)``; None for any other statement."""
+    if isinstance(stmt, ExprStmt) and isinstance(stmt.value, cst.Call):
+        func = stmt.value.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "append" and isinstance(func.value, cst.Name):
+            return func.value.value, stmt.value.args[0].value
+    return None
 
 
 @dataclass

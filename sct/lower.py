@@ -120,7 +120,7 @@ def version(fn: ir.Function, namer: Namer) -> tuple[list[ir.Stmt], dict[str, str
                     current[target] = current.get(target, target)
                 origin_of[current[target]] = target
             names = [current[t] for t in stmt.targets]
-            renamed_call = ir.Call(_retarget(stmt.target, names), call.func, call.args, call.origin, call.callee)
+            renamed_call = ir.Call(ir.retarget(stmt.target, names), call.func, call.args, call.origin, call.callee)
             read_before |= set(renamed_call.reads)
             out.append(renamed_call)
         elif isinstance(stmt, (ir.If, ir.For, ir.While)):
@@ -140,13 +140,6 @@ def version(fn: ir.Function, namer: Namer) -> tuple[list[ir.Stmt], dict[str, str
         else:
             out.extend(rename_block([stmt], current))
     return out, origin_of
-
-
-def _retarget(target: E.Expr, names: list[str]) -> E.Expr:
-    """``target`` (a name or tuple of names) with its names replaced, in order."""
-    if isinstance(target, cst.Name):
-        return cst.Name(names[0])
-    return ir.tuple_target(names) if len(names) > 1 else cst.Tuple([cst.Element(cst.Name(names[0]))])
 
 
 # ---- single exit ---------------------------------------------------------------

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 
 from . import expr as E
 from . import ir, rules
@@ -36,8 +37,6 @@ class _Normalizer:
         self.result: str | None = None
         self.results: list[str] | None = None
         self.constants = _module_constants(fs) if qualify else {}
-        import libcst.matchers as m
-
         self.one_return = len(m.findall(fs.node.body, m.Return())) == 1
 
     def user_callee(self, node: cst.BaseExpression) -> Any:
@@ -53,7 +52,7 @@ class _Normalizer:
         args = tuple(self.atom(a, out, origin) for a in bind(callee, node, self.fs))
         read = {n for a in args for n in ir.names_in(a)}
         staged = [self.namer.temp() if t in read else t for t in targets]
-        out.append(ir.Call(ir.tuple_target(staged), callee.expr(), args, origin, callee))
+        out.append(ir.Call(ir.tuple_target(staged, force=callee.returns > 0), callee.expr(), args, origin, callee))
         for t, s in zip(targets, staged):
             if t != s:
                 out.append(ir.Assign(t, cst.Name(s), None, (cst.Name(s),), origin))
@@ -107,6 +106,14 @@ class _Normalizer:
             self.assign(target, node.orelse, orelse, origin)
             out.append(ir.If(self.condition(node.test), body, orelse, origin))
             return cst.Name(target), None, (cst.Name(target),)
+        if isinstance(node, cst.List) and not node.elements:  # a new stack
+            return cst.List([]), ir.STACK, ()
+        if m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("pop")), args=[])):
+            stack = cst.Name(node.func.value.value)  # type: ignore[attr-defined]
+            return cst.Call(cst.Attribute(stack, cst.Name("pop"))), ir.POP, (stack,)
+        if self._is_call(node, ("builtins.range",)):  # a range kept in a name: never differentiated
+            args = [cst.Arg(self.atom(a.value, out, origin)) for a in node.args]  # type: ignore[attr-defined]
+            return cst.Call(cst.Name("range"), args), ir.INACTIVE, ()
         if isinstance(node, cst.Call) and callee_key(self.fs, node.func) in rules.CHAINED:
             return self.chained(node, out, origin)
         callee = self.user_callee(node)
@@ -198,6 +205,10 @@ class _Normalizer:
             out.append(ir.Break(origin))
         elif isinstance(node, cst.Continue):
             out.append(ir.Continue(origin))
+        elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):  # stack.append(v)
+            call = node.value
+            value = self.atom(call.args[0].value, out, origin)
+            out.append(ir.ExprStmt(call.with_changes(func=_bare(call.func), args=[cst.Arg(value)]), origin))
         elif isinstance(node, (cst.Pass, cst.Expr)):
             pass  # `pass` and docstrings
         else:
@@ -209,7 +220,7 @@ class _Normalizer:
             return
         names = [e.value.value for e in target.elements]  # type: ignore[attr-defined]
         callee = self.user_callee(value)
-        if callee is not None and callee.kind == "function" and callee.returns == len(names) > 1:
+        if callee is not None and callee.kind == "function" and callee.returns == len(names) >= 1:
             self.call(value, callee, names, out, origin)  # type: ignore[arg-type]
             return
         if not isinstance(value, (cst.Tuple, cst.List)) or len(value.elements) != len(names):
@@ -228,7 +239,7 @@ class _Normalizer:
 
     def returns(self, value: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> None:
         callee = self.user_callee(value)
-        many = isinstance(value, cst.Tuple) or (callee is not None and callee.kind == "function" and callee.returns > 1)
+        many = isinstance(value, cst.Tuple) or (callee is not None and callee.kind == "function" and callee.returns > 0)
         if many:
             count = len(value.elements) if isinstance(value, cst.Tuple) else callee.returns
             if self.results is None:
@@ -237,14 +248,14 @@ class _Normalizer:
                 atoms = [self.atom(e.value, out, origin) for e in value.elements]
                 names = [a.value for a in atoms if isinstance(a, cst.Name)]
                 if self.one_return and len(set(names)) == len(atoms) and not set(names) & set(self.fs.params):
-                    out.append(ir.Return(ir.tuple_target(names), origin))  # `return a, b` as written
+                    out.append(ir.Return(ir.tuple_target(names, force=True), origin))  # `return a, b` as written
                     return
                 # every return gives its values in the same names: the adjoint has one seed for each
                 for name, a in zip(self.results, atoms):
                     out.append(ir.Assign(name, a, None, (a,), origin))
             else:
                 self.call(value, callee, list(self.results), out, origin)  # type: ignore[arg-type]
-            out.append(ir.Return(ir.tuple_target(self.results), origin))
+            out.append(ir.Return(ir.tuple_target(self.results, force=True), origin))
             return
         if isinstance(value, cst.Name):
             out.append(ir.Return(cst.Name(value.value), origin))

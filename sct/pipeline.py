@@ -47,6 +47,13 @@ class Transformed:
     def normalized_source(self) -> str:
         return ir.to_source(self.normalized)
 
+    @property
+    def normalized_returns(self) -> int:
+        """0 when the function returns one value, k when it returns a tuple of k."""
+        from .calls import returned_count
+
+        return returned_count(self.source)
+
     def functions_source(self) -> list[str]:
         own = [s for s in (self.tangent_source, self.adjoint_source) if s]
         return own + [source for _, source in self.callees]

@@ -32,7 +32,7 @@ from .forward import Link, active_params, partials, zeros_like
 from .lower import rename_block, single_exit, version
 from .names import Namer
 
-POP = "pop"  # the op of `x = x_stack.pop()`: kept by dead-code elimination
+POP = ir.POP  # the op of `x = x_stack.pop()`: kept by dead-code elimination
 
 
 def _call(func: str, *args: E.Expr) -> cst.Call:
@@ -53,6 +53,7 @@ class _Reverse:
         self.defined_before: dict[int, set[str]] = {}  # top-level statement -> names bound before it
         self.reassigned: set[str] = set()
         self.loop_targets: list[str] = []
+        self.filename = ""
 
     # ---- names --------------------------------------------------------------
 
@@ -234,6 +235,15 @@ class _Reverse:
             return self.nested(self.if_, stmt)
         if isinstance(stmt, (ir.For, ir.While)):
             return self.nested(self.loop, stmt)
+        pushed = ir.pushed(stmt)
+        if pushed is not None and self.act.is_active(pushed[0]):
+            from .errors import Location, UnsupportedError
+
+            raise UnsupportedError(
+                f"reverse mode over the stack `{pushed[0]}` (a list of values that carry derivatives)",
+                Location(self.filename, stmt.origin.line, 0, stmt.origin.text),
+                "differentiate generated adjoints in forward mode (sct.hessian and sct.hvp do: forward over reverse)",
+            )
         if isinstance(stmt, (ir.Break, ir.Continue, ir.Return, ir.ExprStmt)):
             return [stmt], []
         raise InternalError(f"reverse: unexpected {type(stmt).__name__}")
@@ -305,6 +315,7 @@ def adjoint(
     # Activity again, over the program the adjoint is built from (versions, flags).
     renamed_act = activity(ir.Function(fn.name, fn.params, body), wrt)
     rev = _Reverse(renamed_act, namer, link)
+    rev.filename = fn.filename
     rev.nonzero.update(r for r in results if renamed_act.is_active(r))
     *statements, final = body
     bound = set(fn.params)

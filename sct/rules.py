@@ -120,6 +120,10 @@ rule("sct.relu", "z", "sct.heaviside({z})")
 rule("sct.heaviside", "z", None)
 rule("sct.sigmoid", "x", "{out} * (1 - {out})")
 rule("sct.mse", "yhat y", "2 * ({yhat} - {y})", "-2 * ({yhat} - {y})")
+rule("sct.sign", "x", None)
+
+# ---- what generated code calls, so that it can be differentiated again ----------
+rule("sct.runtime.zeros_like", "x", None)
 
 # Names under which the same functions are reached.
 ALIASES: Mapping[str, str] = {

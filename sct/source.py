@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import linecache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -164,6 +165,12 @@ def for_callable(fn: Callable[..., Any]) -> FunctionSource:
     name = getattr(fn, "__name__", repr(fn))
     code = getattr(fn, "__code__", None)
     filename = inspect.getsourcefile(fn) if code is not None else None
+    generated = filename is not None and filename.startswith("<sct generated") and filename in linecache.cache
+    if generated:  # code sct generated: differentiated again from the text it was compiled from
+        file = _SOURCE_CACHE.get((filename, 0.0))
+        if file is None:
+            file = _SOURCE_CACHE[(filename, 0.0)] = parse("".join(linecache.cache[filename][2]), filename)
+        return _find_def(file, name, code.co_firstlineno)  # type: ignore[union-attr]
     if code is None or filename is None or not Path(filename).is_file():
         raise SourceError(
             f"cannot find the source of {name!r}",
@@ -178,7 +185,10 @@ def for_callable(fn: Callable[..., Any]) -> FunctionSource:
         raise SourceError(
             "a lambda cannot be differentiated", hint="define the function with `def`"
         )
-    first = code.co_firstlineno
+    return _find_def(file, name, code.co_firstlineno)
+
+
+def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
     for node in _all_function_defs(file.module):
         if node.name.value != name:
             continue
@@ -187,7 +197,7 @@ def for_callable(fn: Callable[..., Any]) -> FunctionSource:
         if first in starts:
             return FunctionSource(file, node)
     raise SourceError(
-        f"cannot find the definition of {name!r} at line {first} of {filename}",
+        f"cannot find the definition of {name!r} at line {first} of {file.filename}",
         hint="the file changed since it was imported; re-import it",
     )
 

@@ -106,7 +106,7 @@ CASES = [
      "an expression statement has no effect on the result"),
     ("bare-return", in_function("‸return"), UnsupportedError, "a `return` without a value"),
     ("return-lengths", in_function("if x > 0:\n        return x, y\n    ‸return x"), UnsupportedError,
-     "this `return` gives 1 value(s) where an earlier one gives 2"),
+     "this `return` gives one value where an earlier one gives a tuple of 2"),
     ("star-args", "def f(x, ‸*args):\n    return x\n", UnsupportedError, "*args parameters are not supported"),
     ("star-kwargs", "def f(x, ‸**kw):\n    return x\n", UnsupportedError, "**kwargs parameters are not supported"),
     ("keyword-only", "def f(x, *, ‸y):\n    return x * y\n", UnsupportedError,

@@ -13,6 +13,8 @@ import os
 import warnings
 from pathlib import Path
 
+import sys
+
 import pytest
 from helpers import GOLDEN, REPO, SAMPLES, Generated, check_derivatives, import_path
 
@@ -20,6 +22,9 @@ import sct
 import sct.cli
 
 UPDATE = os.environ.get("SCT_UPDATE_GOLDEN") == "1"
+
+# A generated module imports the sample's own functions it calls (``from recursion import power``).
+sys.path.insert(0, str(SAMPLES))
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.py"))
 
@@ -43,6 +48,14 @@ POINTS: dict[str, dict[str, list[tuple[tuple, tuple[str, ...] | None]]]] = {
         "smooth_abs": [((-0.4, 0.1), None)],
     },
     "horner": {"horner": [((0.7, 1.0, -2.0, 0.5, 3.0), None)]},
+    "springs": {
+        "spring": [((2.0, 1.7, 1.0), None)],
+        "two_springs": [((2.0, 0.5, 1.2), None)],
+    },
+    "recursion": {
+        "power": [((1.3, 0), ("x",)), ((1.3, 7), ("x",)), ((0.8, 10), ("x",))],
+        "continued_fraction": [((1.5, 0), ("x",)), ((1.5, 6), ("x",))],
+    },
     "newton_sqrt": {"newton_sqrt": [((2.0,), None), ((0.3,), None)]},
     "piecewise": {
         "huber": [((0.3, 1.0), None), ((2.0, 1.0), None), ((-2.0, 1.0), None)],
