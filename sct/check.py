@@ -100,7 +100,13 @@ class _Checker(cst.CSTVisitor):
         # lists used as stacks (`s = []`, `s.append(v)`, `v = s.pop()`) and names holding a range:
         # what generated adjoints record, so that generated code can be differentiated again
         self.stacks = _names_assigned(fs.node.body, m.List(elements=[]))
-        self.ranges = {n for n in _names_assigned(fs.node.body, m.Call()) if self._assigned_range(n)}
+        self.ranges: set[str] = set()
+        candidates = _names_assigned(fs.node.body, m.OneOf(m.Call(), m.Subscript()))
+        while True:  # names whose every assignment is a range, or a slice of one
+            more = {n for n in candidates - self.ranges if self._assigned_range(n)}
+            if not more:
+                break
+            self.ranges |= more
 
     def fail(self, node: cst.CSTNode, what: str, hint: str, cls: type = UnsupportedError) -> None:
         raise cls(what, self.fs.file.location(node), hint)
@@ -129,7 +135,21 @@ class _Checker(cst.CSTVisitor):
 
     def _assigned_range(self, name: str) -> bool:
         found = m.findall(self.fs.node.body, m.Assign(targets=[m.AssignTarget(m.Name(name))]))
-        return all(_is_call_of(self.fs, a.value, ("builtins.range",)) for a in found)  # type: ignore[attr-defined]
+        return all(self._range_expr(a.value) for a in found)  # type: ignore[attr-defined]
+
+    def _range_expr(self, node: cst.BaseExpression) -> bool:
+        """A range: ``range(...)``, a name holding one, a slice of one (``r[:n][::-1]``), or reversed."""
+        if _is_call_of(self.fs, node, ("builtins.range",)):
+            return True
+        if isinstance(node, cst.Name):
+            return node.value in self.ranges
+        if _is_call_of(self.fs, node, ("builtins.reversed",)) and len(node.args) == 1:  # type: ignore[attr-defined]
+            return self._range_expr(node.args[0].value)  # type: ignore[attr-defined]
+        bound = m.OneOf(m.Name(), m.Integer(), m.UnaryOperation(operator=m.Minus(), expression=m.Integer()))
+        part = m.MatchIfTrue(lambda n: n is None or m.matches(n, bound))
+        return m.matches(
+            node, m.Subscript(slice=[m.SubscriptElement(m.Slice(lower=part, upper=part, step=part))])
+        ) and self._range_expr(node.value)  # type: ignore[attr-defined]
 
     def _stack_method(self, func: cst.BaseExpression, method: str) -> bool:
         return m.matches(func, m.Attribute(value=m.Name(), attr=m.Name(method))) and func.value.value in self.stacks  # type: ignore[attr-defined]
@@ -137,6 +157,8 @@ class _Checker(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> bool:
         if m.matches(node, m.Assign(targets=[m.AssignTarget(m.Name())], value=m.List(elements=[]))):
             return False  # a new stack
+        if self._range_expr(node.value) and not _is_call_of(self.fs, node.value, ("builtins.range",)):
+            return False  # a slice of a range, as an adjoint records a loop's iterations
         for target in node.targets:
             self._check_target(target.target)
             if isinstance(target.target, cst.Name) and isinstance(node.value, (cst.Tuple, cst.List)):
@@ -213,8 +235,10 @@ class _Checker(cst.CSTVisitor):
         from .calls import bind
 
         for value in bind(callee, node, self.fs):
-            if isinstance(value, (cst.Tuple, cst.List)):
-                self.fail(value, "a tuple passed as an argument is not supported", "pass its values as separate arguments")
+            if isinstance(value, cst.List) or (
+                isinstance(value, cst.Tuple) and any(isinstance(e, cst.StarredElement) for e in value.elements)
+            ):
+                self.fail(value, "a list or starred tuple passed as an argument is not supported", "pass a tuple, or its values as separate arguments")
             if any(value is a.value for a in node.args):
                 value.visit(self)  # a default is the callee's, checked there
         if callee.returns > 0:
@@ -277,10 +301,8 @@ class _Checker(cst.CSTVisitor):
         elif is_literal_sequence(it):
             for e in it.elements:  # type: ignore[attr-defined]
                 e.value.visit(self)
-        elif isinstance(it, cst.Name) and it.value in self.ranges:
-            pass  # a range held in a name
-        elif _is_call_of(self.fs, it, ("builtins.reversed",)) and len(it.args) == 1 and self._range_slice(it.args[0].value):  # type: ignore[attr-defined]
-            pass  # a range backwards, as an adjoint replays a loop
+        elif self._range_expr(it):
+            pass  # a range held in a name, sliced or reversed, as generated adjoints loop
         else:
             self.fail(it, "a loop over this iterable is not supported", "loop over range(...), a literal tuple or list, or enumerate/zip of those")
         if is_literal_sequence(it) or _is_call_of(self.fs, it, ("builtins.enumerate", "builtins.zip")):
@@ -288,14 +310,6 @@ class _Checker(cst.CSTVisitor):
                 self.fail(inner, "`break`/`continue` in a loop over a literal sequence", "loop over range(len(...)) instead")
         node.body.visit(self)
         return False
-
-    def _range_slice(self, node: cst.BaseExpression) -> bool:
-        """``r`` or ``r[:n]`` for a name ``r`` holding a range."""
-        if isinstance(node, cst.Name):
-            return node.value in self.ranges
-        return m.matches(
-            node, m.Subscript(value=m.Name(), slice=[m.SubscriptElement(m.Slice(lower=None, upper=m.Name(), step=None))])
-        ) and node.value.value in self.ranges  # type: ignore[attr-defined]
 
     def visit_While(self, node: cst.While) -> None:
         if node.orelse is not None:

@@ -54,13 +54,27 @@ def tangent_terms(stmt: ir.Assign, act: Activity, namer: Namer) -> E.Expr:
 Link = Callable[[Any, tuple[str, ...], str], str]
 
 
-def active_params(stmt: ir.Call, act: Activity) -> list[tuple[str, str]]:
-    """(callee parameter, active argument name) for each argument that carries a derivative."""
+def active_params(stmt: ir.Call, act: Activity) -> list[tuple[str, E.Expr]]:
+    """(callee parameter, argument) for each argument that carries a derivative.
+
+    An argument is a name or a tuple of atoms (several seeds); a tuple is
+    active when one of its names is.
+    """
     return [
-        (param, arg.value)
+        (param, arg)
         for param, arg in zip(stmt.callee.params, stmt.args)
-        if isinstance(arg, cst.Name) and act.is_active(arg.value)
+        if any(act.is_active(n) for n in ir.names_in(arg))
     ]
+
+
+def dot_of_argument(arg: E.Expr, act: Activity, namer: Namer) -> E.Expr:
+    """``x_dot`` for an active name; a tuple of tangents (0 where inactive) for a tuple."""
+    if isinstance(arg, cst.Tuple):
+        dots = [dot_of_argument(e.value, act, namer) for e in arg.elements]
+        return E.tuple_(dots).with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    if isinstance(arg, cst.Name) and act.is_active(arg.value):
+        return cst.Name(namer.dot(arg.value))
+    return E.number(0)
 
 
 def _block(body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None) -> list[ir.Stmt]:
@@ -85,6 +99,12 @@ def _block(body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None) 
             if act.is_active(stmt.target):
                 dot = tangent_terms(stmt, act, namer)
                 out.append(ir.Assign(namer.dot(stmt.target), dot, None, (), stmt.origin))
+        elif isinstance(stmt, ir.Call) and stmt.func is None:  # a, b = t: the tangents unpack alike
+            out.append(stmt)
+            (source,) = stmt.args
+            if any(act.is_active(t) for t in stmt.targets) and act.is_active(source.value):  # type: ignore[attr-defined]
+                dots = ir.retarget(stmt.target, [namer.dot(t) for t in stmt.targets])
+                out.append(ir.Call(dots, None, (cst.Name(namer.dot(source.value)),), stmt.origin))  # type: ignore[attr-defined]
         elif isinstance(stmt, ir.Call):
             active = active_params(stmt, act)
             if not active or not any(act.is_active(t) for t in stmt.targets) or link is None:
@@ -94,7 +114,7 @@ def _block(body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None) 
             name = link(stmt.callee, tuple(p for p, _ in active), "tangent")
             dots = ir.retarget(stmt.target, [namer.dot(t) for t in stmt.targets])
             target = E.tuple_([stmt.target, dots])
-            args = stmt.args + tuple(cst.Name(namer.dot(a)) for _, a in active)
+            args = stmt.args + tuple(dot_of_argument(a, act, namer) for _, a in active)
             out.append(ir.Call(target, cst.Name(name), args, stmt.origin))
         elif isinstance(stmt, ir.Return):
             out.append(ir.Return(E.tuple_([stmt.value, _dot_of(stmt.value, act, namer)]), stmt.origin))

@@ -45,11 +45,19 @@ class _Normalizer:
             return None
         return self.resolver.resolve(self.fs, node.func)
 
+    def argument(self, node: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> E.Expr:
+        """An atom, or a tuple of atoms (``g(x, (a, b))``, as adjoints pass several seeds)."""
+        if isinstance(node, cst.Tuple):
+            return E.tuple_([self.atom(e.value, out, origin) for e in node.elements]).with_changes(
+                lpar=[cst.LeftParen()], rpar=[cst.RightParen()]
+            )
+        return self.atom(node, out, origin)
+
     def call(self, node: cst.Call, callee: Any, targets: list[str], out: list[ir.Stmt], origin: ir.Origin) -> None:
         """``targets = g(args)`` for the user's function ``g``: one :class:`ir.Call`."""
         from .calls import bind
 
-        args = tuple(self.atom(a, out, origin) for a in bind(callee, node, self.fs))
+        args = tuple(self.argument(a, out, origin) for a in bind(callee, node, self.fs))
         read = {n for a in args for n in ir.names_in(a)}
         staged = [self.namer.temp() if t in read else t for t in targets]
         out.append(ir.Call(ir.tuple_target(staged, force=callee.returns > 0), callee.expr(), args, origin, callee))
@@ -111,6 +119,8 @@ class _Normalizer:
         if m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("pop")), args=[])):
             stack = cst.Name(node.func.value.value)  # type: ignore[attr-defined]
             return cst.Call(cst.Attribute(stack, cst.Name("pop"))), ir.POP, (stack,)
+        if isinstance(node, cst.Subscript):  # a slice of a range (check admits no other): never differentiated
+            return _bare(node), ir.INACTIVE, ()
         if self._is_call(node, ("builtins.range",)):  # a range kept in a name: never differentiated
             args = [cst.Arg(self.atom(a.value, out, origin)) for a in node.args]  # type: ignore[attr-defined]
             return cst.Call(cst.Name("range"), args), ir.INACTIVE, ()
@@ -222,6 +232,13 @@ class _Normalizer:
         callee = self.user_callee(value)
         if callee is not None and callee.kind == "function" and callee.returns == len(names) >= 1:
             self.call(value, callee, names, out, origin)  # type: ignore[arg-type]
+            return
+        if isinstance(value, cst.Name):  # a tuple held in a name (a parameter): unpacked
+            staged = [self.namer.temp() if n == value.value else n for n in names]
+            out.append(ir.Call(ir.tuple_target(staged, force=True), None, (cst.Name(value.value),), origin))
+            for name, s in zip(names, staged):
+                if name != s:
+                    out.append(ir.Assign(name, cst.Name(s), None, (cst.Name(s),), origin))
             return
         if not isinstance(value, (cst.Tuple, cst.List)) or len(value.elements) != len(names):
             raise _unpack_error(self.fs, value, len(names))

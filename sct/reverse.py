@@ -16,7 +16,7 @@ ran when it can exit early or is a ``while`` (``trips``), the values a loop
 body overwrites while a partial still reads them (``t1_stack.append(t1)``).
 A record made at the top level is a local variable; one made inside a loop
 goes on a local list, popped in reverse order. The adjoint of a loop is a
-loop running backwards (``for i in reversed(i_iter)``). Straight-line code
+loop running backwards (``for i in i_iter[::-1]``). Straight-line code
 records nothing (see :mod:`sct.lower`).
 """
 
@@ -111,6 +111,41 @@ class _Reverse:
             out.append(ir.Assign(self.namer.bar(var), contribution, None, (), origin))
             self.nonzero.add(var)
 
+    def stack_op(self, stmt: ir.Stmt) -> tuple[list[ir.Stmt], list[ir.Stmt]] | None:
+        """Stacks of values that carry derivatives (a generated adjoint, differentiated again).
+
+        A push's adjoint pops the adjoint stack into the value's adjoint; a pop's
+        adjoint pushes the popped value's adjoint. The reverse sweep meets the
+        pops first, so each adjoint lands where its value was pushed.
+        """
+        pushed = ir.pushed(stmt)
+        if pushed is not None and self.act.is_active(pushed[0]):
+            stack, value = pushed
+            popped = _call(f"{self.adjoint_stack(stack)}.pop")
+            back: list[ir.Stmt] = []
+            if isinstance(value, cst.Name) and self.act.is_active(value.value):
+                self.accumulate(value.value, popped, stmt.origin, back)
+            else:
+                back.append(ir.ExprStmt(popped, stmt.origin))
+            return [stmt], back
+        if isinstance(stmt, ir.Assign) and stmt.op == ir.POP and stmt.args:
+            stack = stmt.args[0].value  # type: ignore[attr-defined]
+            if not self.act.is_active(stack):
+                return None
+            bar = self.bar(stmt.target) if stmt.target in self.nonzero else E.number(0)
+            self.nonzero.discard(stmt.target)
+            push = ir.ExprStmt(_call(f"{self.adjoint_stack(stack)}.append", bar), stmt.origin)
+            return [stmt], [push]
+        if isinstance(stmt, ir.Assign) and stmt.op == ir.STACK and self.act.is_active(stmt.target):
+            self.adjoint_stack(stmt.target)
+            return [stmt], []
+        return None
+
+    def adjoint_stack(self, stack: str) -> str:
+        name = self.namer.bar(stack)
+        self.stacks[name] = None  # made empty at the start, with the records' stacks
+        return name
+
     def assign(self, stmt: ir.Assign) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         target = stmt.target
         if not self.act.is_active(target) or target not in self.nonzero:
@@ -126,35 +161,61 @@ class _Reverse:
     def call(self, stmt: ir.Call) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         """``y = g(a, b)``: forward, the call itself; backward, ``a_bar, b_bar = g_adjoint(a, b, y_bar)``."""
         live = [t for t in stmt.targets if self.act.is_active(t) and t in self.nonzero]
-        active = active_params(stmt, self.act)
-        if not live or not active or self.link is None:
+        if not live:
             return [stmt], []
+        seeds = [self.bar(t) if t in live else E.number(0) for t in stmt.targets]
+        seed = seeds[0] if isinstance(stmt.target, cst.Name) else _parenthesized(E.tuple_(seeds))
         for t in stmt.targets:
             self.nonzero.discard(t)
+        out: list[ir.Stmt] = []
+        if stmt.func is None:  # a, b = p: p's adjoint is the tuple of theirs
+            source = stmt.args[0].value  # type: ignore[attr-defined]
+            self.accumulate_tuple(source, seed, stmt.origin, out)
+            return [stmt], out
+        active = active_params(stmt, self.act)
+        if not active or self.link is None:
+            return [stmt], []
         name = self.link(stmt.callee, tuple(p for p, _ in active), "adjoint")
-        seeds = [self.bar(t) if t in live else E.number(0) for t in stmt.targets]
-        seed = seeds[0] if isinstance(stmt.target, cst.Name) else E.tuple_(seeds).with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-        # each argument's adjoint takes the result directly when it is its first contribution
-        counts = {a: sum(1 for _, b in active if b == a) for _, a in active}
+        # an argument's adjoint takes the result directly when it is its first contribution
+        names = [a.value for _, a in active if isinstance(a, cst.Name)]
         received: list[str] = []
         direct: list[str] = []
-        accumulate: list[tuple[str, str]] = []
+        later: list[tuple[E.Expr, str]] = []
         for _, arg in active:
-            if arg not in self.nonzero and counts[arg] == 1:
-                received.append(self.namer.bar(arg))
-                direct.append(arg)
+            if isinstance(arg, cst.Name) and arg.value not in self.nonzero and names.count(arg.value) == 1:
+                received.append(self.namer.bar(arg.value))
+                direct.append(arg.value)
             else:
-                part = self.namer.fresh(f"{self.namer.bar(arg)}_{stmt.callee.name}")
+                label = arg.value if isinstance(arg, cst.Name) else "args"
+                part = self.namer.fresh(f"{self.namer.bar(label)}_{stmt.callee.name}")
                 received.append(part)
-                accumulate.append((arg, part))
+                later.append((arg, part))
         target = cst.Tuple([cst.Element(cst.Name(n)) for n in received])
-        out: list[ir.Stmt] = [ir.Call(target, cst.Name(name), stmt.args + (seed,), stmt.origin)]
+        out.append(ir.Call(target, cst.Name(name), stmt.args + (seed,), stmt.origin))
         self.nonzero.update(direct)
-        for arg, part in accumulate:
-            self.accumulate(arg, cst.Name(part), stmt.origin, out)
-        reads = set(stmt.reads)
-        pushes, pops = self.saved(reads, stmt)
+        for arg, part in later:
+            if isinstance(arg, cst.Name):
+                self.accumulate(arg.value, cst.Name(part), stmt.origin, out)
+            else:  # a tuple argument: its adjoint is a tuple, one entry per element
+                parts = [self.namer.fresh(f"{part}_{i + 1}") for i in range(len(arg.elements))]  # type: ignore[attr-defined]
+                out.append(ir.Call(ir.tuple_target(parts, force=True), None, (cst.Name(part),), stmt.origin))
+                for element, p in zip(arg.elements, parts):  # type: ignore[attr-defined]
+                    if isinstance(element.value, cst.Name) and self.act.is_active(element.value.value):
+                        self.accumulate(element.value.value, cst.Name(p), stmt.origin, out)
+        pushes, pops = self.saved(set(stmt.reads), stmt)
         return [stmt] + pushes, pops + out
+
+    def accumulate_tuple(self, var: str, contribution: E.Expr, origin: ir.Origin, out: list[ir.Stmt]) -> None:
+        """``p_bar = (a_bar, b_bar)``, or added entry by entry to what ``p_bar`` holds."""
+        if var not in self.nonzero:
+            out.append(ir.Assign(self.namer.bar(var), contribution, None, (), origin))
+            self.nonzero.add(var)
+            return
+        items = [e.value for e in contribution.elements] if isinstance(contribution, cst.Tuple) else [contribution]
+        held = [self.namer.fresh(f"{self.namer.bar(var)}_{i + 1}") for i in range(len(items))]
+        out.append(ir.Call(ir.tuple_target(held, force=True), None, (self.bar(var),), origin))
+        total = _parenthesized(E.tuple_([E.add(cst.Name(h), c) for h, c in zip(held, items)]))
+        out.append(ir.Assign(self.namer.bar(var), total, None, (), origin))
 
     def if_(self, stmt: ir.If) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         start = set(self.nonzero)
@@ -218,7 +279,9 @@ class _Reverse:
             seq: E.Expr = cst.Name(values)
             if trips is not None:
                 seq = cst.Subscript(seq, [cst.SubscriptElement(cst.Slice(None, cst.Name(trips)))])
-            rev_loop: ir.Stmt = ir.For(stmt.target, _call("reversed", seq), rev_body, stmt.origin)
+            # a range backwards (not `reversed`, an iterator): it can be recorded and reversed again
+            backwards = cst.Subscript(seq, [cst.SubscriptElement(cst.Slice(None, None, cst.UnaryOperation(cst.Minus(), cst.Integer("1"))))])
+            rev_loop: ir.Stmt = ir.For(stmt.target, backwards, rev_body, stmt.origin)
         else:
             fwd.append(ir.While(stmt.test, fwd_body, stmt.origin))
             rev_loop = ir.For("_", _call("range", cst.Name(trips)), rev_body, stmt.origin)  # type: ignore[arg-type]
@@ -227,6 +290,9 @@ class _Reverse:
         return fwd + pushes, pops + before + [rev_loop]
 
     def stmt(self, stmt: ir.Stmt) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        stacked = self.stack_op(stmt)
+        if stacked is not None:
+            return stacked
         if isinstance(stmt, ir.Assign):
             return self.assign(stmt)
         if isinstance(stmt, ir.Call):
@@ -235,18 +301,19 @@ class _Reverse:
             return self.nested(self.if_, stmt)
         if isinstance(stmt, (ir.For, ir.While)):
             return self.nested(self.loop, stmt)
-        pushed = ir.pushed(stmt)
-        if pushed is not None and self.act.is_active(pushed[0]):
-            from .errors import Location, UnsupportedError
-
-            raise UnsupportedError(
-                f"reverse mode over the stack `{pushed[0]}` (a list of values that carry derivatives)",
-                Location(self.filename, stmt.origin.line, 0, stmt.origin.text),
-                "differentiate generated adjoints in forward mode (sct.hessian and sct.hvp do: forward over reverse)",
-            )
         if isinstance(stmt, (ir.Break, ir.Continue, ir.Return, ir.ExprStmt)):
             return [stmt], []
         raise InternalError(f"reverse: unexpected {type(stmt).__name__}")
+
+    def refuse(self, stmt: ir.Stmt, what: str) -> None:
+        """What reverse mode does not handle yet, located at the statement."""
+        from .errors import Location, UnsupportedError
+
+        raise UnsupportedError(
+            f"reverse mode over {what}",
+            Location(self.filename, stmt.origin.line, 0, stmt.origin.text),
+            "differentiate generated adjoints in forward mode (sct.hessian and sct.hvp do: forward over reverse)",
+        )
 
     def nested(self, method, stmt):  # type: ignore[no-untyped-def]
         """Run ``method`` one level deeper; a top-level statement opens a new scope."""
@@ -273,6 +340,10 @@ class _Reverse:
             fwd_parts.append(fwd)
             rev.extend(back)
         return [s for part in reversed(fwd_parts) for s in part], rev
+
+
+def _parenthesized(node: cst.Tuple) -> cst.Tuple:
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 def _with_origin(stmt: ir.Stmt, origin: ir.Origin) -> ir.Stmt:
@@ -335,7 +406,7 @@ def adjoint(
         unpack: list[ir.Stmt] = []
     else:  # several results: their adjoints come in one tuple
         seed = namer.fresh("result_bar")
-        bars = ir.tuple_target([namer.bar(r) for r in results])
+        bars = ir.tuple_target([namer.bar(r) for r in results], force=True)
         unpack = [ir.Call(bars, None, (cst.Name(seed),), ir.Origin(0, "the adjoints of the results"))]
     sections = [ir.Comment("forward sweep")] + fwd + [ir.Comment("reverse sweep")] + unpack + sweep
     body = prune(stacks + sections + [ir.Comment(f"adjoints of {', '.join(wrt)}" if wrt else "no inputs"), ret], set())

@@ -118,7 +118,7 @@ CASES = [
     ("starred-target", in_function("‸a, *b = x, y\n    return a"), UnsupportedError,
      "this assignment target is not supported"),
     ("invert", in_function("return ‸~x"), UnsupportedError, "the operator `~` is not supported here"),
-    ("unpack-mismatch", in_function("a, b = ‸x\n    return a * b"), UnsupportedError,
+    ("unpack-mismatch", in_function("a, b = ‸x + y\n    return a * b"), UnsupportedError,
      "unpacking into 2 names needs a tuple of 2 values on the right"),
     # ---- operations with no derivative rule
     ("math-gamma", in_function("return ‸math.gamma(x) * y"), NoRuleError, "`math.gamma` has no derivative rule and no Python source sct can read"),

@@ -91,7 +91,7 @@ def position_adjoint(x0, v0, omega, zeta, dt, n, x_bar):
     omega_bar = 0
     v_bar = 0
     zeta_bar = 0
-    for i in reversed(i_iter):
+    for i in i_iter[::-1]:
         # line 19: v = v + dt * a
         t9_bar = v_bar
         v_bar = t9_bar
@@ -238,7 +238,7 @@ def energy_adjoint(x0, v0, omega, zeta, result_bar):
     v_bar = t10_bar * (v + v)
     # line 27: for i in range(STEPS):
     zeta_bar = 0
-    for i in reversed(i_iter):
+    for i in i_iter[::-1]:
         # line 30: v = v + dt * a
         t9_bar = v_bar
         v_bar = t9_bar
