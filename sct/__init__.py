@@ -9,12 +9,14 @@ from .errors import InternalError, RuleError, SctError
 from .functions import heaviside, mse, relu, sigmoid, sign
 from .primitives import Primitive, primitive
 from .higher import hessian, hvp, jacobian
+from .runtime import KinkWarning
 from .gradcheck import GradientCheckError, check  # after .api: the function shadows the sct.check module
 
 __all__ = [
     "Differentiated",
     "GradientCheckError",
     "InternalError",
+    "KinkWarning",
     "Primitive",
     "RuleError",
     "SctError",

@@ -7,7 +7,7 @@ Contract (relied on by tests, the CLI and users):
 - Calling the result calls the original function, unchanged.
 - ``.tangent(*args, *dots)`` -> ``(value, value_dot)``, one dot per wrt
   parameter; ``.adjoint(*args, value_bar)`` -> tuple of one adjoint per wrt
-  parameter (always a tuple); ``.grad(*args)`` is ``.adjoint(*args, 1.0)``.
+  parameter (always a tuple); ``.grad(*args)`` is ``.adjoint(*args, 1)``.
 - ``.tangent_source`` / ``.adjoint_source`` are the generated source, and
   ``.tangent`` / ``.adjoint`` are the functions compiled from exactly that text.
 
@@ -27,11 +27,17 @@ class Differentiated:
     """A function together with its generated tangent and adjoint."""
 
     def __init__(
-        self, fn: Callable[..., Any], wrt: Sequence[str] | str | None = None, modes: Sequence[str] = pipeline.MODES
+        self,
+        fn: Callable[..., Any],
+        wrt: Sequence[str] | str | None = None,
+        modes: Sequence[str] = pipeline.MODES,
+        heaviside0: Any = 1,
+        warn_kinks: bool = False,
     ):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self._wrt = wrt
+        self._kinks = {"heaviside0": heaviside0, "warn_kinks": warn_kinks}
         self._modes = tuple(modes)  # sct.hessian asks for the tangent of an adjoint only
         self._transformed: pipeline.Transformed | None = None
         self._compiled: dict[str, Callable[..., Any]] = {}
@@ -62,7 +68,9 @@ class Differentiated:
             fs = source.for_callable(self.fn)
             namespace = self._namespace()
             resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
-            result = pipeline.transform(fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver)
+            result = pipeline.transform(
+                fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, **self._kinks
+            )
             text = emit.module_source(fs.file.filename, result.functions_source(), result.imports)
             compiled = emit.compile_functions(text, f"{self.fn.__qualname__}", namespace)
             made = {"tangent": result.tangent, "adjoint": result.adjoint}
@@ -87,8 +95,8 @@ class Differentiated:
         return self._compiled["adjoint"]
 
     def grad(self, *args: Any) -> tuple[Any, ...]:
-        """The gradient of a scalar-valued function: ``adjoint(*args, 1.0)``."""
-        return self.adjoint(*args, 1.0)
+        """The gradient of a scalar-valued function: ``adjoint(*args, 1)`` (an exact seed: Fractions stay Fractions)."""
+        return self.adjoint(*args, 1)
 
     def value_and_grad(self, *args: Any) -> tuple[Any, tuple[Any, ...]]:
         """``(fn(*args), grad(*args))``.
@@ -96,7 +104,7 @@ class Differentiated:
         The adjoint recomputes the forward sweep it needs rather than returning
         the value, so this calls the function once and the adjoint once.
         """
-        return self.fn(*args), self.adjoint(*args, 1.0)
+        return self.fn(*args), self.adjoint(*args, 1)
 
     @property
     def tangent_source(self) -> str:
@@ -115,11 +123,20 @@ class Differentiated:
 
 
 def differentiate(
-    fn: Callable[..., Any] | None = None, *, wrt: Sequence[str] | str | None = None
+    fn: Callable[..., Any] | None = None,
+    *,
+    wrt: Sequence[str] | str | None = None,
+    heaviside0: Any = 1,
+    warn_kinks: bool = False,
 ) -> Any:
-    """Differentiate ``fn``; usable as ``@differentiate`` and ``@differentiate(wrt=...)``."""
+    """Differentiate ``fn``; usable as ``@differentiate`` and ``@differentiate(wrt=...)``.
+
+    ``heaviside0`` is the value of heaviside at 0 every kink rule uses (relu,
+    max, min; see :mod:`sct.kinks`); ``warn_kinks`` makes the generated code
+    warn (:class:`sct.KinkWarning`) when a run lands exactly on a kink.
+    """
     if fn is None:
-        return lambda f: differentiate(f, wrt=wrt)
+        return lambda f: differentiate(f, wrt=wrt, heaviside0=heaviside0, warn_kinks=warn_kinks)
     if isinstance(fn, Differentiated):  # differentiate(differentiate(f)): the same function
         fn = fn.fn
-    return Differentiated(fn, wrt)
+    return Differentiated(fn, wrt, heaviside0=heaviside0, warn_kinks=warn_kinks)

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--mode", choices=("tangent", "adjoint", "both"), default="both")
     t.add_argument("--wrt", metavar="A,B", help="parameters to differentiate (default: all)")
     t.add_argument("--stage", choices=("normalize", "output"), default="output", help="print the normalized program instead")
+    t.add_argument("--heaviside0", type=_number, default=1, metavar="H", help="heaviside(0), the convention at every kink (default 1; 0.5, 0)")
+    t.add_argument("--warn-kinks", action="store_true", help="generated code warns (sct.KinkWarning) when a run lands on a kink")
     t.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
 
     tb = sub.add_parser("table", help="print the exercise's table (values, partials, tangents, adjoints)")
@@ -67,7 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def transform_file(path: str, functions: Sequence[str] | None, mode: str, wrt: str | None) -> str:
+def _number(text: str) -> Any:
+    """``1`` -> 1, ``0.5`` -> 0.5, ``1/2`` -> Fraction(1, 2): kept as written, so exact code stays exact."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text) if "/" not in text else Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def transform_file(
+    path: str, functions: Sequence[str] | None, mode: str, wrt: str | None, heaviside0: Any = 1, warn_kinks: bool = False
+) -> str:
     """The generated module for the requested functions of ``path``."""
     file = source.read_file(path)
     chosen = source.select_functions(file, list(functions or []))
@@ -84,7 +100,10 @@ def transform_file(path: str, functions: Sequence[str] | None, mode: str, wrt: s
     linker = pipeline.Linker(file, Namer(taken), imports)
     parts: list[str] = []
     for fs in chosen:  # each function named as the decorator would name it
-        result = pipeline.transform(fs, wrt, modes, namer=Namer(taken | set(linker.names.values())), imports=imports, resolver=resolver, linker=linker)
+        result = pipeline.transform(
+            fs, wrt, modes, namer=Namer(taken | set(linker.names.values())), imports=imports, resolver=resolver,
+            linker=linker, heaviside0=heaviside0, warn_kinks=warn_kinks,
+        )
         parts.extend(result.functions_source())
     return emit.module_source(path, parts, imports)
 
@@ -165,7 +184,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.stage == "normalize":
             _write(normalized_file(args.file, args.function), args.output)
         else:
-            _write(transform_file(args.file, args.function, args.mode, args.wrt), args.output)
+            _write(transform_file(args.file, args.function, args.mode, args.wrt, args.heaviside0, args.warn_kinks), args.output)
     elif args.command == "table":
         from . import table
 
@@ -208,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except SystemExit as exc:  # argparse has printed the usage and the problem
+        return exc.code if isinstance(exc.code, int) else 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,7 +30,7 @@ MODES = ("reverse", "forward")
 
 
 def _unit(n: int, i: int) -> list[float]:
-    return [1.0 if j == i else 0.0 for j in range(n)]
+    return [1 if j == i else 0 for j in range(n)]  # exact seeds: Fractions stay Fractions
 
 
 def _as_differentiated(fn: Callable[..., Any], wrt: Sequence[str] | str | None) -> Differentiated:
@@ -56,7 +56,7 @@ def jacobian(
                 return tuple(columns)
             return tuple(tuple(col[i] for col in columns) for i in range(len(columns[0]) if columns else 0))
         if not several:
-            return tuple(d.adjoint(*args, 1.0))
+            return tuple(d.adjoint(*args, 1))
         k = d.transformed.normalized_returns
         return tuple(tuple(d.adjoint(*args, tuple(_unit(k, i)))) for i in range(k))
 
@@ -79,7 +79,7 @@ def hessian(fn: Callable[..., Any], wrt: Sequence[str] | str | None = None) -> C
 
     def hess(*args: Any) -> tuple[tuple[Any, ...], ...]:
         n = len(d.wrt)
-        columns = [dd.tangent(*args, 1.0, *_unit(n, j))[1] for j in range(n)]
+        columns = [dd.tangent(*args, 1, *_unit(n, j))[1] for j in range(n)]
         return tuple(tuple(col[i] for col in columns) for i in range(n))
 
     return hess
@@ -93,6 +93,6 @@ def hvp(fn: Callable[..., Any], wrt: Sequence[str] | str | None = None) -> Calla
         *point, v = args
         if len(v) != len(d.wrt):
             raise UsageError(f"v has {len(v)} entries; {d.fn.__name__!r} is differentiated for {len(d.wrt)}")
-        return tuple(dd.tangent(*point, 1.0, *v)[1])
+        return tuple(dd.tangent(*point, 1, *v)[1])
 
     return product

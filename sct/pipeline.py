@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 import libcst as cst
 import libcst.matchers as m
 
-from . import calls, emit, ir
+from . import calls, emit, ir, kinks
 from .analysis import Activity, activity
 from .check import check
 from .errors import UsageError
@@ -80,6 +80,7 @@ class Linker:
         self.names: dict[tuple[str, tuple[str, ...], str], str] = {}
         self.queue: list[tuple[calls.Callee, tuple[str, ...], str]] = []
         self.normalized: dict[str, tuple[ir.Function, Namer]] = {}
+        self.warn_kinks = False
 
     def name(self, key: str, function: str, pattern: tuple[str, ...], mode: str, everything: bool) -> tuple[str, bool]:
         """The generated function's name, and whether it is new."""
@@ -108,7 +109,10 @@ class Linker:
                 check(fs, callee.resolver.known_names(), callee.resolver)
                 namer = Namer(file_names(fs.file) | set(self.names.values()))
                 qualify = fs.file.filename != self.root.filename
-                self.normalized[callee.key] = (normalize(fs, namer, callee.resolver, qualify), namer)
+                normalized = normalize(fs, namer, callee.resolver, qualify)
+                if self.warn_kinks:
+                    normalized = kinks.instrument(normalized, fs.file.filename)
+                self.normalized[callee.key] = (normalized, namer)
             normalized, namer = self.normalized[callee.key]
             wrt = [p for p in fs.params if p in pattern]
             act = activity(normalized, wrt)
@@ -211,6 +215,8 @@ def transform(
     imports: emit.Imports | None = None,
     resolver: Any = None,
     linker: Linker | None = None,
+    heaviside0: Any = 1,
+    warn_kinks: bool = False,
 ) -> Transformed:
     """Run every stage for one function, and for the user's functions it calls.
 
@@ -228,7 +234,17 @@ def transform(
         bindings, lines = module_imports(fs.file)
         imports = emit.Imports(taken | namer.taken, bindings, lines, module_constants(fs.file), own_module=resolver.module)
     linker = linker or Linker(fs.file, namer, imports)
+    linker.warn_kinks = warn_kinks
+    with kinks.convention(heaviside0):
+        return _transform(fs, wrt_list, modes, namer, imports, resolver, linker)
+
+
+def _transform(
+    fs: FunctionSource, wrt_list: list[str], modes: tuple[str, ...], namer: Namer, imports: emit.Imports, resolver: Any, linker: Linker
+) -> Transformed:
     normalized = normalize(fs, namer, resolver)
+    if linker.warn_kinks:
+        normalized = kinks.instrument(normalized, fs.file.filename)
     act = activity(normalized, wrt_list)
     key = f"{resolver.module}.{fs.name}"
     made: dict[str, ir.Function | None] = {"tangent": None, "adjoint": None}

@@ -22,7 +22,9 @@ are re-spelled by :mod:`sct.emit` to whatever the generated module imports.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from contextvars import ContextVar
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
 
 import libcst as cst
 from libcst.helpers import parse_template_expression
@@ -46,10 +48,31 @@ class Rule:
         fill: dict[str, cst.CSTNode] = dict(zip(self.params, args))
         fill["out"] = out
         used = {k: v for k, v in fill.items() if "{" + k + "}" in template}
-        return E.simplify(parse_template_expression(template, **used))  # type: ignore[arg-type]
+        partial = parse_template_expression(template, **used)
+        h0 = HEAVISIDE0.get()
+        if h0 != 1 and "sct.heaviside" in template:
+            partial = partial.visit(_Heaviside0(h0))  # type: ignore[assignment]
+        return E.simplify(partial)  # type: ignore[arg-type]
 
 
 RULES: dict[tuple[str, int], Rule] = {}
+
+# The value of heaviside at 0 that partials are written with (see sct.kinks).
+HEAVISIDE0: ContextVar[Any] = ContextVar("heaviside0", default=1)
+
+
+class _Heaviside0(cst.CSTTransformer):
+    """``sct.heaviside(z)`` -> ``sct.heaviside(z, h0)``."""
+
+    def __init__(self, h0: Any):
+        self.h0 = h0
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        if len(updated.args) == 1 and cst.Module([]).code_for_node(updated.func) == "sct.heaviside":
+            h0 = self.h0
+            text = f"fractions.Fraction({h0.numerator}, {h0.denominator})" if isinstance(h0, Fraction) else repr(h0)
+            return updated.with_changes(args=[*updated.args, cst.Arg(cst.parse_expression(text))])
+        return updated
 
 
 def rule(op: str, params: str, *partials: str | None) -> None:
