@@ -41,6 +41,15 @@ def test_adjoint_and_tangent_of_fractions_are_fractions() -> None:
     assert (value, dot) == (F(225, 4), F(-45, 2)) and exact((value, dot))
 
 
+def test_grad_of_fractions_is_fractions() -> None:
+    """The issue's example: grad seeds the result's adjoint with an exact 1."""
+    loss = import_path(SAMPLES / "exercise.py").loss
+    grad = loss.grad(F(5), F(2), F(-3), F(7))
+    assert grad == (F(56), F(140), F(28), F(-14)) and exact(grad)
+    grad = loss.grad(F(3, 2), F(2), F(-7, 2), F(7))
+    assert grad == (F(-30), F(-45, 2), F(-15), F(15)) and exact(grad)
+
+
 def cells(line: str) -> list[str]:
     """A text row's columns (separated by two or more spaces)."""
     return [c for c in line.strip().split("  ") if c.strip()]
