@@ -40,7 +40,7 @@ def differentiable_reads(stmt: ir.Assign) -> list[str]:
     rule = rules.lookup(stmt.op, len(stmt.args))
     names: list[str] = []
     for i, arg in enumerate(stmt.args):
-        if rule is not None and rule.partials[i] is None:
+        if rule is not None and not rule.differentiable(i):
             continue
         names.extend(ir.names_in(arg))
     return names
@@ -59,6 +59,8 @@ def _definitions(fn: ir.Function) -> list[tuple[list[str], list[str]]]:
             out.append(([s.target], differentiable_reads(s)))
         elif isinstance(s, ir.Call):
             out.append((s.targets, s.reads))
+        elif isinstance(s, ir.SetItem):  # y[i] = v: y's other elements stay, v's value comes in
+            out.append(([s.target], [s.target] + ir.names_in(s.value)))
         elif ir.pushed(s) is not None:  # stack.append(v): the stack holds v's derivative too
             stack, value = ir.pushed(s)  # type: ignore[misc]
             out.append(([stack], ir.names_in(value)))
@@ -96,7 +98,7 @@ def activity(fn: ir.Function, wrt: list[str]) -> Activity:
 
 
 def _reads(stmt: ir.Stmt) -> set[str]:
-    if isinstance(stmt, (ir.Assign, ir.AugAssign, ir.Call)):
+    if isinstance(stmt, (ir.Assign, ir.AugAssign, ir.Call, ir.SetItem)):
         return set(stmt.reads)
     if isinstance(stmt, (ir.ExprStmt, ir.Return)):
         return set(ir.names_in(stmt.value))
@@ -121,7 +123,7 @@ def _prune(body: list[ir.Stmt], live: set[str]) -> tuple[list[ir.Stmt], set[str]
             if not set(stmt.targets) & live:
                 continue
             live = (live - set(stmt.targets)) | _reads(stmt)
-        elif isinstance(stmt, ir.AugAssign):
+        elif isinstance(stmt, (ir.AugAssign, ir.SetItem)):  # updates: the old value stays live
             if stmt.target not in live:
                 continue
             live = live | _reads(stmt)

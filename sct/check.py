@@ -16,6 +16,7 @@ import libcst.matchers as m
 
 from . import rules
 from .errors import NoRuleError, UndefinedNameError, UnsupportedError
+from .signature import CONSTRUCTORS, Bound, attribute_key, bind, method_key
 from .source import FunctionSource
 
 # Constructs with no place in differentiable code, and what to do instead.
@@ -39,7 +40,6 @@ _REJECTED: dict[type, tuple[str, str]] = {
     cst.ImportFrom: ("an `import` inside the function", "import at the top of the module"),
     cst.NamedExpr: ("an assignment expression (`:=`)", "assign in a statement of its own"),
     cst.StarredElement: ("starred unpacking", "name each value"),
-    cst.Subscript: ("indexing or slicing", "pass the elements as separate parameters"),
     cst.List: ("a list", "use separate variables"),
     cst.Dict: ("a dict", "use separate variables"),
     cst.Set: ("a set", "use separate variables"),
@@ -58,6 +58,7 @@ _OPERATORS = {
     cst.Power: "**",
     cst.FloorDivide: "//",
     cst.Modulo: "%",
+    cst.MatrixMultiply: "@",
 }
 
 
@@ -74,6 +75,7 @@ def aug_op_key(op: cst.BaseAugOp) -> str | None:
         cst.PowerAssign: "**",
         cst.FloorDivideAssign: "//",
         cst.ModuloAssign: "%",
+        cst.MatrixMultiplyAssign: "@",
     }
     return table.get(type(op))
 
@@ -82,7 +84,7 @@ def callee_key(fs: FunctionSource, func: cst.BaseExpression) -> str | None:
     """The rule-table key a call's function resolves to, through the file's imports."""
     for qualified in sorted(fs.file.qualified_names(func)):
         key = rules.canonical(qualified)
-        if key in rules.known_ops():
+        if key in rules.known_ops() or key in CONSTRUCTORS:
             return key
     return None
 
@@ -130,8 +132,10 @@ class _Checker(cst.CSTVisitor):
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if aug_op_key(node.operator) is None:
             self.fail(node, "this augmented assignment has no derivative rule", "write it with += -= *= /= **=")
-        if not isinstance(node.target, cst.Name):
-            self.fail(node.target, "only a plain name can be the target of an augmented assignment", "assign to a variable")
+        if isinstance(node.target, cst.Subscript) and aug_op_key(node.operator) in ("+", "-", "*", "/"):
+            self._check_write(node.target)
+        elif not isinstance(node.target, cst.Name):
+            self.fail(node.target, "only a plain name or an array element can be the target of an augmented assignment", "assign to a variable")
 
     def _assigned_range(self, name: str) -> bool:
         found = m.findall(self.fs.node.body, m.Assign(targets=[m.AssignTarget(m.Name(name))]))
@@ -174,8 +178,18 @@ class _Checker(cst.CSTVisitor):
         node.value.visit(self)  # type: ignore[union-attr]
         return False  # the annotation itself is not code
 
+    def _check_write(self, target: cst.Subscript) -> None:
+        """``y[i] = ...``: a write into an array the function holds in a name."""
+        if not (isinstance(target.value, cst.Name) and target.value.value in self.defined):
+            self.fail(target, "a write into something other than an array held in a name", "write into a local array: y = np.zeros(n); y[i] = ...")
+        for element in target.slice:
+            element.slice.visit(self)
+
     def _check_target(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
+            return
+        if isinstance(target, cst.Subscript):
+            self._check_write(target)
             return
         if isinstance(target, (cst.Tuple, cst.List)) and all(
             isinstance(e.value, cst.Name) and not isinstance(e, cst.StarredElement) for e in target.elements
@@ -193,8 +207,17 @@ class _Checker(cst.CSTVisitor):
             for arg in node.args:
                 arg.value.visit(self)
             return False
+        method = method_key(node.func, self.defined)
+        if method is not None:  # x.sum(axis=0): the array is the first operand
+            self._visit_bound(bind(self.fs, node, method, node.func.value))  # type: ignore[attr-defined]
+            return False
         key = callee_key(self.fs, node.func)
         label = callee_label(node.func)
+        if key in CONSTRUCTORS:  # a fresh array from a shape: no derivative
+            for arg in node.args:
+                if arg.keyword is None:
+                    arg.value.visit(self)
+            return False
         if key is None:
             callee = self.resolver.resolve(self.fs, node.func) if self.resolver is not None else None
             if callee is not None:
@@ -210,10 +233,10 @@ class _Checker(cst.CSTVisitor):
                 "(see the README's table for the functions sct knows)",
                 NoRuleError,
             )
-        for arg in node.args:
-            if arg.keyword is not None or arg.star:
-                self.fail(arg, f"keyword or starred arguments to `{label}`", "pass the arguments by position")
         if key in rules.CHAINED:
+            for arg in node.args:
+                if arg.keyword is not None or arg.star:
+                    self.fail(arg, f"keyword or starred arguments to `{label}`", "pass the arguments by position")
             values = node.args[0].value.elements if len(node.args) == 1 and is_literal_sequence(node.args[0].value) else None  # type: ignore[attr-defined]
             if key == "builtins.sum" and values is None:
                 self.fail(node, "`sum` of something other than a literal tuple or list", "write sum((a, b, c)) or a + b + c")
@@ -222,13 +245,22 @@ class _Checker(cst.CSTVisitor):
             for v in values if values is not None else [a.value for a in node.args]:
                 v.visit(self)  # type: ignore[union-attr]
             return False
-        arities = rules.arities(key)  # type: ignore[arg-type]
-        if len(node.args) not in arities:
-            want = " or ".join(map(str, arities))
-            self.fail(node, f"`{label}` called with {len(node.args)} arguments; its rule takes {want}", "check the call")
-        for arg in node.args:
-            arg.value.visit(self)
+        self._visit_bound(bind(self.fs, node, key))  # type: ignore[arg-type]
         return False  # the function's own name is checked by resolution above
+
+    def _visit_bound(self, bound: Bound) -> None:
+        for value in [*bound.operands, *bound.statics.values()]:
+            if not isinstance(value, cst.SimpleString):  # einsum's subscripts
+                value.visit(self)
+
+    def visit_Subscript(self, node: cst.Subscript) -> bool:
+        """Indexing and slicing reads (``x[i]``, ``x[1:3, None]``, ``x[mask]``): the index passes no derivative."""
+        if isinstance(node.value, cst.Tuple):
+            self.fail(node, "indexing a tuple", "use the element itself")
+        node.value.visit(self)
+        for element in node.slice:
+            element.slice.visit(self)
+        return False
 
     def _check_user_call(self, node: cst.Call, callee: Any, label: str) -> None:
         """A call of the user's function or primitive: its arguments bind, its values are unpacked."""
@@ -256,6 +288,9 @@ class _Checker(cst.CSTVisitor):
                 )
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if attribute_key(node, self.defined) is not None:  # x.T, x.shape
+            node.value.visit(self)
+            return False
         names = self.fs.file.qualified_names(node)
         if not names & rules.CONSTANTS:
             self.fail(

@@ -171,6 +171,8 @@ def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir
             small: cst.BaseSmallStatement = cst.Assign([cst.AssignTarget(cst.Name(stmt.target))], s(stmt.value))
         elif isinstance(stmt, ir.Call):
             small = cst.Assign([cst.AssignTarget(stmt.target)], s(stmt.value))
+        elif isinstance(stmt, ir.SetItem):
+            small = cst.Assign([cst.AssignTarget(s(stmt.at(cst.Name(stmt.target))))], s(stmt.value))
         elif isinstance(stmt, ir.AugAssign):
             negative = isinstance(stmt.value, cst.UnaryOperation) and isinstance(stmt.value.operator, cst.Minus)
             value = stmt.value.expression if negative else stmt.value  # type: ignore[attr-defined]

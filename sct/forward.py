@@ -24,20 +24,31 @@ from .names import Namer
 ZEROS_LIKE = "sct.runtime.zeros_like"
 
 
-def partials(stmt: ir.Assign, act: Activity) -> list[tuple[str, E.Expr]]:
+def rule_of(stmt: ir.Assign, arrays: bool = False) -> rules.Rule | None:
+    """The rule of an assignment's operation (its array form in code that uses arrays)."""
+    if stmt.op in (None, ir.INACTIVE):
+        return None
+    return rules.lookup(stmt.op, len(stmt.args), arrays)
+
+
+def partials(stmt: ir.Assign, act: Activity, arrays: bool = False) -> list[tuple[str, E.Expr]]:
     """(active argument, partial of the result with respect to it), from the rule table.
 
-    An argument that appears twice (``x * x``) gets one entry, the sum of its partials.
+    An argument that appears twice (``x * x``) gets one entry, the sum of its
+    partials. A rule written as jvp/vjp pairs has none (see :func:`linear_terms`).
     """
     found: dict[str, E.Expr] = {}
-    rule = rules.lookup(stmt.op, len(stmt.args)) if stmt.op not in (None, ir.INACTIVE) else None
+    rule = rule_of(stmt, arrays)
+    if rule is not None and rule.linear:
+        return []
+    statics = dict(stmt.statics)
     for i, arg in enumerate(stmt.args):
         if not (isinstance(arg, cst.Name) and act.is_active(arg.value)):
             continue
         if stmt.op is None:
             partial: E.Expr | None = E.number(1)
         else:
-            partial = rule.partial(i, stmt.args, cst.Name(stmt.target)) if rule else None
+            partial = rule.partial(i, stmt.args, cst.Name(stmt.target), statics) if rule else None
         if partial is None:
             continue
         var = arg.value
@@ -45,9 +56,35 @@ def partials(stmt: ir.Assign, act: Activity) -> list[tuple[str, E.Expr]]:
     return list(found.items())
 
 
-def tangent_terms(stmt: ir.Assign, act: Activity, namer: Namer) -> E.Expr:
-    """The tangent of ``stmt.target``: sum of partial * argument tangent."""
-    return E.total([E.mul(p, cst.Name(namer.dot(var))) for var, p in partials(stmt, act)])
+def linear_terms(stmt: ir.Assign, act: Activity, arrays: bool, make: Callable[[rules.Rule, int, str], E.Expr | None]) -> list[tuple[str, E.Expr]]:
+    """(active argument, its jvp or vjp term) for a rule written as jvp/vjp pairs."""
+    rule = rule_of(stmt, arrays)
+    if rule is None or not rule.linear:
+        return []
+    out = []
+    for i, arg in enumerate(stmt.args):
+        if isinstance(arg, cst.Name) and act.is_active(arg.value) and rule.differentiable(i):
+            term = make(rule, i, arg.value)
+            if term is not None:
+                out.append((arg.value, term))
+    return out
+
+
+def tangent_terms(stmt: ir.Assign, act: Activity, namer: Namer, arrays: bool = False) -> E.Expr:
+    """The tangent of ``stmt.target``: sum of partial * argument tangent (or of the rule's jvps)."""
+    statics = dict(stmt.statics)
+    out = cst.Name(stmt.target)
+
+    def jvp(rule: rules.Rule, i: int, var: str) -> E.Expr | None:
+        d = cst.Name(namer.dot(var))
+        if stmt.op == "getitem":  # x_dot[1:3, None], indexed as the value is
+            return stmt.value.with_changes(value=d)  # type: ignore[attr-defined]
+        return rule.jvp(i, stmt.args, out, statics, d)
+
+    linear = linear_terms(stmt, act, arrays, jvp)
+    if linear:
+        return E.total([term for _, term in linear])
+    return E.total([E.mul(p, cst.Name(namer.dot(var))) for var, p in partials(stmt, act, arrays)])
 
 
 # link(callee, active parameters, mode) -> the name of the callee's generated function
@@ -77,10 +114,28 @@ def dot_of_argument(arg: E.Expr, act: Activity, namer: Namer) -> E.Expr:
     return E.number(0)
 
 
-def _block(body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None) -> list[ir.Stmt]:
+def owned(value: E.Expr, like: str) -> E.Expr:
+    """A derivative an array write will go into: a fresh array, never another's object."""
+    if isinstance(value, (cst.Integer, cst.Float)) and float(value.value) == 0:
+        return zeros_like(cst.Name(like))
+    if isinstance(value, (cst.BinaryOperation, cst.UnaryOperation)):
+        return value  # arithmetic makes a new array
+    return cst.Call(cst.parse_expression("sct.arrays.copy_of"), [cst.Arg(value)])
+
+
+def _block(
+    body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None, arrays: bool = False, written: frozenset[str] = frozenset()
+) -> list[ir.Stmt]:
     out: list[ir.Stmt] = []
-    block = lambda b: _block(b, act, namer, link)  # noqa: E731
+    block = lambda b: _block(b, act, namer, link, arrays, written)  # noqa: E731
     for stmt in body:
+        if isinstance(stmt, ir.SetItem):  # y[i] = v, then y_dot[i] = v_dot
+            out.append(stmt)
+            if act.is_active(stmt.target):
+                v = stmt.value
+                dot = cst.Name(namer.dot(v.value)) if isinstance(v, cst.Name) and act.is_active(v.value) else E.number(0)
+                out.append(ir.SetItem(namer.dot(stmt.target), stmt.index, dot, stmt.origin))
+            continue
         if isinstance(stmt, ir.Assign) and stmt.op in (ir.STACK, ir.POP):
             out.append(stmt)
             stack = stmt.target if stmt.op == ir.STACK else stmt.args[0].value  # type: ignore[attr-defined]
@@ -97,7 +152,9 @@ def _block(body: list[ir.Stmt], act: Activity, namer: Namer, link: Link | None) 
         elif isinstance(stmt, ir.Assign):
             out.append(stmt)
             if act.is_active(stmt.target):
-                dot = tangent_terms(stmt, act, namer)
+                dot = tangent_terms(stmt, act, namer, arrays)
+                if stmt.target in written:
+                    dot = owned(dot, stmt.target)
                 out.append(ir.Assign(namer.dot(stmt.target), dot, None, (), stmt.origin))
         elif isinstance(stmt, ir.Call) and stmt.func is None:  # a, b = t: the tangents unpack alike
             out.append(stmt)
@@ -145,14 +202,17 @@ def zeros_like(value: E.Expr) -> E.Expr:
 def tangent(
     fn: ir.Function, wrt: list[str], act: Activity, namer: Namer, link: Link | None = None, name: str | None = None
 ) -> ir.Function:
-    body = _block(fn.body, act, namer, link)
+    written = frozenset(s.target for s in ir.walk(fn.body) if isinstance(s, ir.SetItem))
+    body = _block(fn.body, act, namer, link, fn.arrays, written)
     # A parameter that is not differentiated but becomes active starts at zero.
     starts = [p for p in fn.params if p not in wrt and act.is_active(p)]
     origin = ir.Origin(fn.line, f"def {fn.name}(...)")
-    body = [ir.Assign(namer.dot(p), E.number(0), None, (), origin) for p in starts] + body
+    body = [ir.Assign(namer.dot(p), owned(E.number(0), p) if p in written else E.number(0), None, (), origin) for p in starts] + [
+        ir.Assign(namer.dot(p), owned(cst.Name(namer.dot(p)), p), None, (), origin) for p in wrt if p in written
+    ] + body
     params = fn.params + [namer.dot(p) for p in wrt]
     returned = {n for s in ir.walk(body) if isinstance(s, ir.Return) for n in ir.names_in(s.value)}
     from .analysis import prune
 
     body = prune(body, returned)
-    return ir.Function(name or namer.fresh(f"{fn.name}_tangent"), params, body, fn.filename, fn.line)
+    return ir.Function(name or namer.fresh(f"{fn.name}_tangent"), params, body, fn.filename, fn.line, arrays=fn.arrays)

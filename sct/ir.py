@@ -48,6 +48,8 @@ class Assign:
     op: str | None
     args: tuple[E.Expr, ...]
     origin: Origin
+    # the rule's keyword parameters that are never differentiated (``axis=0``), by name
+    statics: tuple[tuple[str, E.Expr], ...] = ()
 
     @property
     def reads(self) -> list[str]:
@@ -109,6 +111,27 @@ def retarget(target: E.Expr, names: list[str]) -> E.Expr:
     if isinstance(target, cst.Name):
         return cst.Name(names[0])
     return tuple_target(names, force=True)
+
+
+@dataclass
+class SetItem:
+    """``target[index] = value``: a write into an array (``y[i] += v`` is a read, an add, this).
+
+    ``index`` is the subscript as written (``i``, ``1:3``, ``:, j``); ``value`` an atom.
+    """
+
+    target: str
+    index: tuple[cst.SubscriptElement, ...]
+    value: E.Expr
+    origin: Origin
+
+    @property
+    def reads(self) -> list[str]:
+        return [self.target] + names_in(self.value) + [n for e in self.index for n in names_in(e)]
+
+    def at(self, array: E.Expr) -> cst.Subscript:
+        """``array[index]``: the same place in another array (``y_bar[i]``)."""
+        return cst.Subscript(array, list(self.index))
 
 
 @dataclass
@@ -188,7 +211,7 @@ class Continue:
     origin: Origin
 
 
-Stmt = Union[Assign, Call, AugAssign, ExprStmt, Comment, Return, If, For, While, Break, Continue]
+Stmt = Union[Assign, Call, SetItem, AugAssign, ExprStmt, Comment, Return, If, For, While, Break, Continue]
 
 
 @dataclass
@@ -201,6 +224,7 @@ class Function:
     filename: str = ""
     line: int = 0
     locals: set[str] = field(default_factory=set)
+    arrays: bool = False  # uses NumPy: rules take their array forms, adjoints are summed back to shapes
 
 
 class _Reader(cst.CSTVisitor):
@@ -287,6 +311,8 @@ def _lines(body: list[Stmt], indent: int, last: list[Origin | None]) -> list[str
             out.append(_line(f"{stmt.target} = {_show(stmt.value)}", indent))
         elif isinstance(stmt, Call):
             out.append(_line(f"{_show(stmt.target)} = {_show(stmt.value)}", indent))
+        elif isinstance(stmt, SetItem):
+            out.append(_line(f"{_show(stmt.at(cst.Name(stmt.target)))} = {_show(stmt.value)}", indent))
         elif isinstance(stmt, AugAssign):
             out.append(_line(f"{stmt.target} += {_show(stmt.value)}", indent))
         elif isinstance(stmt, ExprStmt):

@@ -61,7 +61,9 @@ def _check(value: E.Expr, what: str, where: str, origin: ir.Origin) -> ir.ExprSt
 
 def instrument(fn: ir.Function, filename: str) -> ir.Function:
     """``fn`` with a kink check before each kink operation and comparison branch."""
-    return ir.Function(fn.name, fn.params, _block(fn.body, filename), fn.filename, fn.line, fn.locals)
+    import dataclasses
+
+    return dataclasses.replace(fn, body=_block(fn.body, filename))
 
 
 def _block(body: list[ir.Stmt], filename: str) -> list[ir.Stmt]:

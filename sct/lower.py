@@ -24,23 +24,28 @@ from . import ir, rules
 from .names import Namer
 
 
-def partial_reads(stmt: ir.Assign) -> set[str]:
-    """Names any partial of ``stmt`` reads (the result included, for ``exp``)."""
+def partial_reads(stmt: ir.Assign, arrays: bool = False) -> set[str]:
+    """Names any partial (or vjp) of ``stmt`` reads (the result included, for ``exp``)."""
     if stmt.op is None or stmt.op == ir.INACTIVE:
         return set()
-    rule = rules.lookup(stmt.op, len(stmt.args))
+    rule = rules.lookup(stmt.op, len(stmt.args), arrays)
     if rule is None:
         return set()
     out: set[str] = set()
+    statics = dict(stmt.statics)
+    seed = cst.Name("__sct_seed__")
     for i in range(len(stmt.args)):
-        partial = rule.partial(i, stmt.args, cst.Name(stmt.target))
+        if rule.linear:
+            partial = rule.vjp(i, stmt.args, cst.Name(stmt.target), statics, seed)
+        else:
+            partial = rule.partial(i, stmt.args, cst.Name(stmt.target), statics)
         if partial is not None:
-            out |= set(ir.names_in(partial))
+            out |= set(ir.names_in(partial)) - {seed.value}
     return out
 
 
-def _all_partial_reads(body: list[ir.Stmt]) -> set[str]:
-    found = {n for s in ir.walk(body) if isinstance(s, ir.Assign) for n in partial_reads(s)}
+def _all_partial_reads(body: list[ir.Stmt], arrays: bool = False) -> set[str]:
+    found = {n for s in ir.walk(body) if isinstance(s, ir.Assign) for n in partial_reads(s, arrays)}
     # the adjoint of a call of the user's function calls its adjoint with every argument
     return found | {n for s in ir.walk(body) if isinstance(s, ir.Call) for n in s.reads}
 
@@ -70,11 +75,15 @@ def rename_block(body: list[ir.Stmt], mapping: dict[str, str]) -> list[ir.Stmt]:
     r = lambda e: rename(e, mapping)  # noqa: E731
     for s in body:
         if isinstance(s, ir.Assign):
-            out.append(ir.Assign(mapping.get(s.target, s.target), r(s.value), s.op, tuple(map(r, s.args)), s.origin))
+            statics = tuple((k, r(v)) for k, v in s.statics)
+            out.append(ir.Assign(mapping.get(s.target, s.target), r(s.value), s.op, tuple(map(r, s.args)), s.origin, statics))
         elif isinstance(s, ir.Call):
             out.append(ir.Call(r(s.target), s.func, tuple(map(r, s.args)), s.origin, s.callee))
         elif isinstance(s, ir.AugAssign):
             out.append(ir.AugAssign(mapping.get(s.target, s.target), r(s.value), s.origin))
+        elif isinstance(s, ir.SetItem):
+            index = tuple(e.visit(_Renamer(mapping)) if mapping else e for e in s.index)
+            out.append(ir.SetItem(mapping.get(s.target, s.target), index, r(s.value), s.origin))  # type: ignore[arg-type]
         elif isinstance(s, ir.Return):
             out.append(ir.Return(r(s.value), s.origin))
         elif isinstance(s, ir.ExprStmt):
@@ -90,7 +99,7 @@ def rename_block(body: list[ir.Stmt], mapping: dict[str, str]) -> list[ir.Stmt]:
     return out
 
 
-def version(fn: ir.Function, namer: Namer) -> tuple[list[ir.Stmt], dict[str, str]]:
+def version(fn: ir.Function, namer: Namer, arrays: bool = False) -> tuple[list[ir.Stmt], dict[str, str]]:
     """Top-level renaming; returns the new body and each version's original name."""
     current = {p: p for p in fn.params}
     origin_of = {p: p for p in fn.params}
@@ -107,8 +116,8 @@ def version(fn: ir.Function, namer: Namer) -> tuple[list[ir.Stmt], dict[str, str
                 name = current.get(target, target)
             current[target] = name
             origin_of[name] = target
-            renamed = ir.Assign(name, renamed.value, renamed.op, renamed.args, renamed.origin)
-            read_before |= partial_reads(renamed)
+            renamed = ir.Assign(name, renamed.value, renamed.op, renamed.args, renamed.origin, renamed.statics)
+            read_before |= partial_reads(renamed, arrays)
             out.append(renamed)
         elif isinstance(stmt, ir.Call):
             call = rename_block([stmt], current)[0]
@@ -135,7 +144,7 @@ def version(fn: ir.Function, namer: Namer) -> tuple[list[ir.Stmt], dict[str, str
                     current[w] = w
                     origin_of[w] = w
             (renamed_stmt,) = rename_block([stmt], current)
-            read_before |= _all_partial_reads([renamed_stmt])
+            read_before |= _all_partial_reads([renamed_stmt], arrays)
             out.append(renamed_stmt)
         else:
             out.extend(rename_block([stmt], current))

@@ -22,10 +22,37 @@ import libcst.matchers as m
 
 from . import expr as E
 from . import ir, rules
-from .check import aug_op_key, binary_op_key, callee_key
+from .check import _assigned_names, aug_op_key, binary_op_key, callee_key
+from .signature import CONSTRUCTORS, attribute_key, bind, index_value, method_key
 from .errors import InternalError
 from .names import Namer
 from .source import FunctionSource
+
+
+# (expression, rule key, operands, statics): one operation on atoms
+Operation = tuple[E.Expr, "str | None", tuple[E.Expr, ...], tuple[tuple[str, E.Expr], ...]]
+
+
+class _Replace(cst.CSTTransformer):
+    """Replace given nodes (by identity) of the tree visited."""
+
+    def __init__(self, mapping: dict[int, cst.BaseExpression]):
+        self.mapping = mapping
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) not in self.mapping
+
+    def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
+        return self.mapping.get(id(original), updated)
+
+
+def _bare_element(element: cst.SubscriptElement) -> cst.SubscriptElement:
+    s = element.slice
+    if isinstance(s, cst.Index):
+        s = s.with_changes(value=_bare(s.value))
+    else:
+        s = s.with_changes(**{k: _bare(getattr(s, k)) for k in ("lower", "upper", "step") if getattr(s, k) is not None})
+    return cst.SubscriptElement(s)
 
 
 class _Normalizer:
@@ -37,6 +64,9 @@ class _Normalizer:
         self.result: str | None = None
         self.results: list[str] | None = None
         self.constants = _module_constants(fs) if qualify else {}
+        self.local = set(fs.params) | _assigned_names(fs.node.body)  # x.sum(): a method of a local array
+        self.ranges: set[str] = set()  # names holding a range (generated adjoints slice them)
+        self.arrays = False  # set on the first NumPy operation
         self.one_return = len(m.findall(fs.node.body, m.Return())) == 1
 
     def user_callee(self, node: cst.BaseExpression) -> Any:
@@ -73,39 +103,41 @@ class _Normalizer:
             if node.value in self.constants:
                 return self.constants[node.value]
             return cst.Name(node.value)
-        if _is_constant(node):
+        if _is_constant(node) and not self.array_attribute(node):
             return _bare(node)
         callee = self.user_callee(node)
         if callee is not None and callee.kind == "function":
             target = self.namer.temp()
             self.call(node, callee, [target], out, origin)  # type: ignore[arg-type]
             return cst.Name(target)
-        value, op, args = self.operation(node, out, origin)
+        value, op, args, statics = self.operation(node, out, origin)
         target = self.namer.temp()
-        out.append(ir.Assign(target, value, op, args, origin))
+        out.append(ir.Assign(target, value, op, args, origin, statics))
         return cst.Name(target)
 
-    def operation(
-        self, node: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin
-    ) -> tuple[E.Expr, str | None, tuple[E.Expr, ...]]:
-        """``node`` as one operation on atoms: (expression, rule key, operands)."""
-        if isinstance(node, cst.Name) or _is_constant(node):
+    def array_attribute(self, node: cst.BaseExpression) -> str | None:
+        return attribute_key(node, self.local) if isinstance(node, cst.Attribute) else None
+
+    def operation(self, node: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> Operation:
+        """``node`` as one operation on atoms: (expression, rule key, operands, statics)."""
+        if isinstance(node, cst.Name) or (_is_constant(node) and not self.array_attribute(node)):
             a = self.atom(node, out, origin)
-            return a, None, (a,)
+            return a, None, (a,), ()
         if isinstance(node, cst.BinaryOperation):
             key = binary_op_key(node.operator)
             left = self.atom(node.left, out, origin)
             right = self.atom(node.right, out, origin)
             value = cst.BinaryOperation(left=left, operator=type(node.operator)(), right=right)
-            return value, key, (left, right)
-        if isinstance(node, cst.UnaryOperation):
+            self.arrays |= key == "@"
+            return value, key, (left, right), ()
+        if isinstance(node, cst.UnaryOperation) and not isinstance(node.operator, cst.Not):
             operand = self.atom(node.expression, out, origin)
             key = "u-" if isinstance(node.operator, cst.Minus) else "u+"
-            return cst.UnaryOperation(type(node.operator)(), operand), key, (operand,)
+            return cst.UnaryOperation(type(node.operator)(), operand), key, (operand,), ()
         if isinstance(node, (cst.Comparison, cst.BooleanOperation)) or (
             isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not)
         ):
-            return self.condition(node), ir.INACTIVE, ()
+            return self.condition(node), ir.INACTIVE, (), ()
         if isinstance(node, cst.IfExp):
             target = self.namer.temp()
             body: list[ir.Stmt] = []
@@ -113,31 +145,63 @@ class _Normalizer:
             self.assign(target, node.body, body, origin)
             self.assign(target, node.orelse, orelse, origin)
             out.append(ir.If(self.condition(node.test), body, orelse, origin))
-            return cst.Name(target), None, (cst.Name(target),)
+            return cst.Name(target), None, (cst.Name(target),), ()
         if isinstance(node, cst.List) and not node.elements:  # a new stack
-            return cst.List([]), ir.STACK, ()
+            return cst.List([]), ir.STACK, (), ()
         if m.matches(node, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("pop")), args=[])):
             stack = cst.Name(node.func.value.value)  # type: ignore[attr-defined]
-            return cst.Call(cst.Attribute(stack, cst.Name("pop"))), ir.POP, (stack,)
-        if isinstance(node, cst.Subscript):  # a slice of a range (check admits no other): never differentiated
-            return _bare(node), ir.INACTIVE, ()
+            return cst.Call(cst.Attribute(stack, cst.Name("pop"))), ir.POP, (stack,), ()
+        if isinstance(node, cst.Subscript):
+            if isinstance(node.value, cst.Name) and node.value.value in self.ranges:  # a range, sliced
+                return _bare(node), ir.INACTIVE, (), ()
+            base = self.atom(node.value, out, origin)  # x[1:3, None]: the index passes no derivative
+            self.arrays = True
+            index = E.simplify(index_value(node.with_changes(slice=[_bare_element(e) for e in node.slice])))
+            value = cst.Subscript(base, [_bare_element(e) for e in node.slice])
+            return value, "getitem", (base,), (("index", index),)
+        if isinstance(node, cst.Attribute):  # x.T, x.shape
+            key = self.array_attribute(node)
+            base = self.atom(node.value, out, origin)
+            self.arrays = True
+            return cst.Attribute(base, cst.Name(node.attr.value)), key, (base,), ()
         if self._is_call(node, ("builtins.range",)):  # a range kept in a name: never differentiated
             args = [cst.Arg(self.atom(a.value, out, origin)) for a in node.args]  # type: ignore[attr-defined]
-            return cst.Call(cst.Name("range"), args), ir.INACTIVE, ()
+            return cst.Call(cst.Name("range"), args), ir.INACTIVE, (), ()
         if isinstance(node, cst.Call) and callee_key(self.fs, node.func) in rules.CHAINED:
-            return self.chained(node, out, origin)
+            value, op, args = self.chained(node, out, origin)
+            return value, op, args, ()
         callee = self.user_callee(node)
         if callee is not None:  # a primitive: its rule is in the table under its key
-            from .calls import bind
+            from .calls import bind as bind_callee
 
-            args = tuple(self.atom(a, out, origin) for a in bind(callee, node, self.fs))  # type: ignore[arg-type]
-            return cst.Call(func=callee.expr(), args=[cst.Arg(a) for a in args]), callee.key, args
+            args = tuple(self.atom(a, out, origin) for a in bind_callee(callee, node, self.fs))  # type: ignore[arg-type]
+            return cst.Call(func=callee.expr(), args=[cst.Arg(a) for a in args]), callee.key, args, ()
         if isinstance(node, cst.Call):
-            key = callee_key(self.fs, node.func)
+            method = method_key(node.func, self.local)
+            key = method or callee_key(self.fs, node.func)
+            if key in CONSTRUCTORS:  # a fresh array from a shape
+                self.arrays = True
+                return self.rewrite(node, key), ir.INACTIVE, (), ()
+            if key is not None and "." in key and not key.startswith(("math.", "builtins.", "sct.")) or method:
+                return self.rule_call(node, key, method is not None, out, origin)  # type: ignore[arg-type]
             args = tuple(self.atom(a.value, out, origin) for a in node.args)
             call = cst.Call(func=self.func(node.func, key), args=[cst.Arg(a) for a in args])
-            return call, key, args
+            return call, key, args, ()
         raise InternalError(f"normalize: unexpected expression {type(node).__name__} (check let it through)")
+
+    def rule_call(self, node: cst.Call, key: str, is_method: bool, out: list[ir.Stmt], origin: ir.Origin) -> Operation:
+        """A call with keyword parameters or a method (``np.sum(x, axis=0)``, ``x.mean()``)."""
+        bound = bind(self.fs, node, key, node.func.value if is_method else None)  # type: ignore[attr-defined]
+        atoms = [self.atom(o, out, origin) for o in bound.operands]
+        value: cst.BaseExpression = node.visit(_Replace({id(o): a for o, a in zip(bound.operands, atoms)}))  # type: ignore[assignment]
+        value = _bare(value if is_method else self.rewrite(value, key))  # type: ignore[arg-type]
+        statics = tuple((name, _bare(v)) for name, v in bound.statics.items())
+        self.arrays |= key.startswith("numpy.")
+        return value, key, tuple(atoms), statics
+
+    def rewrite(self, node: cst.Call, key: str | None) -> cst.Call:
+        """The call as written, its function spelled for the generated module."""
+        return _bare(node.with_changes(func=self.func(node.func, key)))  # type: ignore[return-value]
 
     def chained(
         self, node: cst.Call, out: list[ir.Stmt], origin: ir.Origin
@@ -149,7 +213,7 @@ class _Normalizer:
         if not values:
             return E.number(0), None, (E.number(0),)
         if len(values) == 1:
-            return self.operation(values[0], out, origin)
+            return self.operation(values[0], out, origin)[:3]  # type: ignore[return-value]
         op = rules.CHAINED[key]  # type: ignore[index]
         acc = self.atom(values[0], out, origin)
         for i, value in enumerate(values[1:], start=2):
@@ -190,15 +254,33 @@ class _Normalizer:
         if callee is not None and callee.kind == "function":
             self.call(value, callee, [target], out, origin)  # type: ignore[arg-type]
             return
-        expr, op, args = self.operation(value, out, origin)
+        expr, op, args, statics = self.operation(value, out, origin)
         if op is not None and target in ir.names_in(expr):
             temp = self.namer.temp()
-            out.append(ir.Assign(temp, expr, op, args, origin))
-            expr, op, args = cst.Name(temp), None, (cst.Name(temp),)
-        out.append(ir.Assign(target, expr, op, args, origin))
+            out.append(ir.Assign(temp, expr, op, args, origin, statics))
+            expr, op, args, statics = cst.Name(temp), None, (cst.Name(temp),), ()
+        if op == ir.INACTIVE and _is_range(value, self):
+            self.ranges.add(target)
+        out.append(ir.Assign(target, expr, op, args, origin, statics))
+
+    def write(self, target: cst.Subscript, value: cst.BaseExpression, op: str | None, out: list[ir.Stmt], origin: ir.Origin) -> None:
+        """``y[i] = v``; ``y[i] += v`` as ``t = y[i]; t2 = t + v; y[i] = t2``."""
+        self.arrays = True
+        name = target.value.value  # type: ignore[attr-defined]
+        index = tuple(_bare_element(e) for e in target.slice)
+        if op is None:
+            atom = self.atom(value, out, origin)
+        else:
+            binop = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply, "/": cst.Divide}[op]
+            atom = self.atom(cst.BinaryOperation(target, binop(), value), out, origin)
+        out.append(ir.SetItem(name, index, atom, origin))
 
     def small(self, node: cst.BaseSmallStatement, origin: ir.Origin, out: list[ir.Stmt]) -> None:
-        if isinstance(node, cst.Assign):
+        if isinstance(node, cst.Assign) and isinstance(node.targets[0].target, cst.Subscript):
+            self.write(node.targets[0].target, node.value, None, out, origin)
+        elif isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Subscript):
+            self.write(node.target, node.value, aug_op_key(node.operator), out, origin)
+        elif isinstance(node, cst.Assign):
             for t in node.targets:
                 self.assign_to(t.target, node.value, out, origin)
         elif isinstance(node, cst.AnnAssign):
@@ -206,7 +288,7 @@ class _Normalizer:
         elif isinstance(node, cst.AugAssign):
             op = aug_op_key(node.operator)
             binop = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply, "/": cst.Divide,
-                     "**": cst.Power, "//": cst.FloorDivide, "%": cst.Modulo}[op]  # type: ignore[index]
+                     "**": cst.Power, "//": cst.FloorDivide, "%": cst.Modulo, "@": cst.MatrixMultiply}[op]  # type: ignore[index]
             value = cst.BinaryOperation(left=node.target, operator=binop(), right=node.value)
             self.assign(node.target.value, value, out, origin)  # type: ignore[attr-defined]
         elif isinstance(node, cst.Return):
@@ -337,6 +419,13 @@ class _Normalizer:
         return [list(vs) for vs in zip(*sequences)]
 
 
+def _is_range(node: cst.BaseExpression, n: "_Normalizer") -> bool:
+    """``range(...)``, or a slice of a name holding one."""
+    if n._is_call(node, ("builtins.range",)):
+        return True
+    return isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in n.ranges
+
+
 def _is_constant(node: cst.BaseExpression) -> bool:
     """A literal, a module constant (math.pi), or arithmetic on those alone."""
     if isinstance(node, (cst.Integer, cst.Float)):
@@ -354,7 +443,7 @@ def _is_constant(node: cst.BaseExpression) -> bool:
 
 class _AllParensStripper(cst.CSTTransformer):
     def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
-        if hasattr(updated, "lpar") and updated.lpar:
+        if hasattr(updated, "lpar") and updated.lpar and not isinstance(updated, cst.Tuple):  # (2, 3) keeps its own
             updated = updated.with_changes(lpar=(), rpar=())
         return updated
 
@@ -403,4 +492,5 @@ def normalize(fs: FunctionSource, namer: Namer, resolver: Any = None, qualify: b
     body = n.body(fs.node.body)
     fn = ir.Function(fs.name, fs.params, body, fs.file.filename, fs.file.positions[fs.node].start.line)
     fn.locals = ir.assigned(body) | set(fs.params)
+    fn.arrays = n.arrays
     return fn

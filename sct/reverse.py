@@ -25,10 +25,10 @@ from __future__ import annotations
 import libcst as cst
 
 from . import expr as E
-from . import ir
+from . import ir, rules
 from .analysis import Activity, activity, prune
 from .errors import InternalError
-from .forward import Link, active_params, partials, zeros_like
+from .forward import Link, active_params, linear_terms, owned, partials, rule_of, zeros_like
 from .lower import rename_block, single_exit, version
 from .names import Namer
 
@@ -40,10 +40,12 @@ def _call(func: str, *args: E.Expr) -> cst.Call:
 
 
 class _Reverse:
-    def __init__(self, act: Activity, namer: Namer, link: Link | None = None):
+    def __init__(self, act: Activity, namer: Namer, link: Link | None = None, arrays: bool = False):
         self.act = act
         self.namer = namer
         self.link = link
+        self.arrays = arrays
+        self.written: set[str] = set()  # arrays written into (y[i] = v): their adjoints are their own arrays
         self.nonzero: set[str] = set()  # adjoints that may hold a value; others are zero
         self.records: dict[tuple[int, str], str] = {}
         self.stacks: dict[str, None] = {}
@@ -100,12 +102,43 @@ class _Reverse:
         return pushes, pops
 
     def zeros(self, names: set[str], origin: ir.Origin) -> list[ir.Stmt]:
-        return [ir.Assign(self.namer.bar(v), E.number(0), None, (), origin) for v in sorted(names)]
+        return [
+            ir.Assign(self.namer.bar(v), owned(E.number(0), v) if v in self.written else E.number(0), None, (), origin)
+            for v in sorted(names)
+        ]
+
+    def setitem(self, stmt: ir.SetItem) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """``y[i] = v``: forward, keep what it overwrites; backward, ``v_bar`` from ``y_bar[i]``, then restore.
+
+        Restoring the overwritten elements in reverse order gives every earlier
+        statement's adjoint the array as it was when that statement ran.
+        """
+        y, origin = stmt.target, stmt.origin
+        old = self.record(stmt, "old", f"{y}_old")
+        if self.depth:
+            self.scope.add(old)  # overwritten on every trip of a loop
+        save = ir.Assign(old, _call("sct.arrays.copy_of", stmt.at(cst.Name(y))), ir.INACTIVE, (), origin)
+        pushes, pops = self.saved({old}, stmt)
+        back: list[ir.Stmt] = []
+        if self.act.is_active(y) and y in self.nonzero:
+            v = stmt.value
+            if isinstance(v, cst.Name) and self.act.is_active(v.value):
+                part = _call("sct.arrays.copy_of", stmt.at(self.bar(y)))  # not a view: zeroed next
+                self.accumulate(v.value, _call("sct.arrays.unbroadcast", part, v), origin, back)
+            back.append(ir.SetItem(self.namer.bar(y), stmt.index, E.number(0), origin))
+        back.append(ir.SetItem(y, stmt.index, cst.Name(old), origin))
+        reads = {n for s in back for n in (ir.names_in(s.value) if isinstance(s, ir.Assign) else s.reads)} - {old}
+        more_pushes, more_pops = self.saved(reads, stmt)
+        return [save, stmt] + pushes + more_pushes, pops + more_pops + back
 
     # ---- statements ---------------------------------------------------------
 
     def accumulate(self, var: str, contribution: E.Expr, origin: ir.Origin, out: list[ir.Stmt]) -> None:
-        if var in self.nonzero:
+        if var in self.written and var not in self.nonzero:  # written into later: its own array
+            contribution = owned(contribution, var)
+        if var in self.nonzero and self.arrays:  # never +=: an array adjoint may be another's object
+            out.append(ir.Assign(self.namer.bar(var), E.add(self.bar(var), contribution), None, (), origin))
+        elif var in self.nonzero:
             out.append(ir.AugAssign(self.namer.bar(var), contribution, origin))
         else:
             out.append(ir.Assign(self.namer.bar(var), contribution, None, (), origin))
@@ -152,8 +185,22 @@ class _Reverse:
             return [stmt], []
         self.nonzero.discard(target)  # the value it was the adjoint of is gone
         out: list[ir.Stmt] = []
-        for var, partial in partials(stmt, self.act):
-            self.accumulate(var, E.mul(self.bar(target), partial), stmt.origin, out)
+        statics = dict(stmt.statics)
+        g = self.bar(target)
+
+        def vjp(rule: rules.Rule, i: int, var: str) -> E.Expr | None:
+            return rule.vjp(i, stmt.args, cst.Name(target), statics, g)
+
+        for var, term in linear_terms(stmt, self.act, self.arrays, vjp):
+            self.accumulate(var, term, stmt.origin, out)
+        rule = rule_of(stmt, self.arrays)
+        # elementwise on arrays: each operand's adjoint is summed back to its own shape
+        spread = self.arrays and rule is not None and rule.broadcasts and len(stmt.args) > 1
+        for var, partial in partials(stmt, self.act, self.arrays):
+            term = E.mul(g, partial)
+            if spread:
+                term = _call("sct.arrays.unbroadcast", term, cst.Name(var))
+            self.accumulate(var, term, stmt.origin, out)
         reads = {n for s in out for n in ir.names_in(s.value)}
         pushes, pops = self.saved(reads, stmt)
         return [stmt] + pushes, pops + out
@@ -297,6 +344,8 @@ class _Reverse:
             return self.assign(stmt)
         if isinstance(stmt, ir.Call):
             return self.call(stmt)
+        if isinstance(stmt, ir.SetItem):
+            return self.setitem(stmt)
         if isinstance(stmt, ir.If):
             return self.nested(self.if_, stmt)
         if isinstance(stmt, (ir.For, ir.While)):
@@ -380,12 +429,13 @@ def _this_loop(body: list[ir.Stmt]) -> list[ir.Stmt]:
 def adjoint(
     fn: ir.Function, wrt: list[str], act: Activity, namer: Namer, link: Link | None = None, name: str | None = None
 ) -> ir.Function:
-    versioned, origin_of = version(fn, namer)
+    versioned, origin_of = version(fn, namer, fn.arrays)
     body, result = single_exit(versioned, namer)
     results = ir.target_names(result)
     # Activity again, over the program the adjoint is built from (versions, flags).
     renamed_act = activity(ir.Function(fn.name, fn.params, body), wrt)
-    rev = _Reverse(renamed_act, namer, link)
+    rev = _Reverse(renamed_act, namer, link, fn.arrays)
+    rev.written = {s.target for s in ir.walk(body) if isinstance(s, ir.SetItem)}
     rev.filename = fn.filename
     rev.nonzero.update(r for r in results if renamed_act.is_active(r))
     *statements, final = body
@@ -408,11 +458,15 @@ def adjoint(
         seed = namer.fresh("result_bar")
         bars = ir.tuple_target([namer.bar(r) for r in results], force=True)
         unpack = [ir.Call(bars, None, (cst.Name(seed),), ir.Origin(0, "the adjoints of the results"))]
+    # a result written into (y[i] = v) gets its own adjoint array, not the caller's
+    unpack += [
+        ir.Assign(namer.bar(r), owned(cst.Name(namer.bar(r)), r), None, (), ir.Origin(0, "")) for r in results if r in rev.written
+    ]
     sections = [ir.Comment("forward sweep")] + fwd + [ir.Comment("reverse sweep")] + unpack + sweep
     body = prune(stacks + sections + [ir.Comment(f"adjoints of {', '.join(wrt)}" if wrt else "no inputs"), ret], set())
     if isinstance(result, cst.Name):
         seed, body = _user_named_seed(seed, origin_of.get(result.value, result.value), body, namer)
-    return ir.Function(name or namer.fresh(f"{fn.name}_adjoint"), fn.params + [seed], body, fn.filename, fn.line)
+    return ir.Function(name or namer.fresh(f"{fn.name}_adjoint"), fn.params + [seed], body, fn.filename, fn.line, arrays=fn.arrays)
 
 
 def _user_named_seed(seed: str, variable: str, body: list[ir.Stmt], namer: Namer) -> tuple[str, list[ir.Stmt]]:

@@ -34,25 +34,79 @@ from . import expr as E
 
 @dataclass(frozen=True)
 class Rule:
-    """An operation's partial derivatives, one template per argument."""
+    """An operation's derivative: a partial per argument, or a linear map per argument.
+
+    ``partials`` are the exercise's column: d(out)/d(arg), multiplied by the
+    argument's tangent in forward mode and by the result's adjoint in reverse
+    mode. Where that product is not the chain rule (a matrix product, a
+    reduction, a reshape), ``jvps`` give the result's tangent from one
+    argument's tangent ``{d}`` and ``vjps`` the argument's adjoint from the
+    result's ``{g}``: the same entry, both directions. ``statics`` are keyword
+    parameters that are never differentiated (``axis``), with their defaults.
+    ``broadcasts``: elementwise, so an array argument's adjoint is summed back
+    to its shape (:func:`sct.arrays.unbroadcast`).
+    """
 
     op: str
     params: tuple[str, ...]
     partials: tuple[str | None, ...]
+    statics: tuple[tuple[str, str], ...] = ()
+    jvps: tuple[str | None, ...] = ()
+    vjps: tuple[str | None, ...] = ()
+    broadcasts: bool = False
+    array: "Rule | None" = None  # the same operation on arrays, where its scalar form would not do
 
-    def partial(self, index: int, args: Sequence[E.Expr], out: E.Expr) -> E.Expr | None:
-        """The partial w.r.t. argument ``index``, filled in and simplified."""
-        template = self.partials[index]
-        if template is None:
-            return None
-        fill: dict[str, cst.CSTNode] = dict(zip(self.params, args))
+    @property
+    def linear(self) -> bool:
+        """Written as jvp/vjp pairs rather than partials."""
+        return bool(self.vjps)
+
+    def differentiable(self, index: int) -> bool:
+        return (self.vjps[index] if self.linear else self.partials[index]) is not None
+
+    def defaults(self) -> dict[str, E.Expr]:
+        return {name: cst.parse_expression(default) for name, default in self.statics}
+
+    def _fill(self, template: str, args: Sequence[E.Expr], out: E.Expr, statics: Mapping[str, E.Expr] | None, **extra: E.Expr) -> E.Expr:
+        fill: dict[str, cst.CSTNode] = {**self.defaults(), **(statics or {}), **dict(zip(self.params, args))}
         fill["out"] = out
+        fill.update(extra)
         used = {k: v for k, v in fill.items() if "{" + k + "}" in template}
-        partial = parse_template_expression(template, **used)
+        expr = parse_template_expression(template, **used)
         h0 = HEAVISIDE0.get()
         if h0 != 1 and "sct.heaviside" in template:
-            partial = partial.visit(_Heaviside0(h0))  # type: ignore[assignment]
-        return E.simplify(partial)  # type: ignore[arg-type]
+            expr = expr.visit(_Heaviside0(h0))  # type: ignore[assignment]
+        return E.simplify(expr.visit(_DropDefaults()))  # type: ignore[arg-type]
+
+    def partial(self, index: int, args: Sequence[E.Expr], out: E.Expr, statics: Mapping[str, E.Expr] | None = None) -> E.Expr | None:
+        """The partial w.r.t. argument ``index``, filled in and simplified."""
+        template = self.partials[index] if index < len(self.partials) else None
+        return None if template is None else self._fill(template, args, out, statics)
+
+    def jvp(self, index: int, args: Sequence[E.Expr], out: E.Expr, statics: Mapping[str, E.Expr] | None, d: E.Expr) -> E.Expr | None:
+        template = self.jvps[index]
+        return None if template is None else self._fill(template, args, out, statics, d=d)
+
+    def vjp(self, index: int, args: Sequence[E.Expr], out: E.Expr, statics: Mapping[str, E.Expr] | None, g: E.Expr) -> E.Expr | None:
+        template = self.vjps[index]
+        return None if template is None else self._fill(template, args, out, statics, g=g)
+
+
+class _DropDefaults(cst.CSTTransformer):
+    """``np.sum(x, axis=None, keepdims=False)`` -> ``np.sum(x)``: a default said aloud is noise."""
+
+    DEFAULTS = {"axis": "None", "keepdims": "False", "axes": "None", "ddof": "0"}
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        kept = [
+            a for a in updated.args
+            if not (a.keyword is not None and self.DEFAULTS.get(a.keyword.value) == cst.Module([]).code_for_node(a.value))
+        ]
+        if len(kept) == len(updated.args):
+            return updated
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(args=kept)
 
 
 RULES: dict[tuple[str, int], Rule] = {}
@@ -75,14 +129,38 @@ class _Heaviside0(cst.CSTTransformer):
         return updated
 
 
-def rule(op: str, params: str, *partials: str | None) -> None:
+def rule(op: str, params: str, *partials: str | None, broadcasts: bool = False) -> None:
     names = tuple(params.split())
     assert len(names) == len(partials), op
-    RULES[(op, len(names))] = Rule(op, names, partials)
+    RULES[(op, len(names))] = Rule(op, names, partials, broadcasts=broadcasts)
 
 
-def lookup(op: str, nargs: int) -> Rule | None:
-    return RULES.get((op, nargs))
+def ufunc(op: str, params: str, *partials: str | None) -> None:
+    """An elementwise operation on arrays: partials, and adjoints summed back to each shape."""
+    rule(op, params, *partials, broadcasts=True)
+
+
+def linear(op: str, params: str, statics: str, jvps: Sequence[str | None], vjps: Sequence[str | None]) -> None:
+    """An operation written as a jvp/vjp pair per argument; ``statics``: ``axis=None keepdims=False``."""
+    names = tuple(params.split())
+    assert len(names) == len(jvps) == len(vjps), op
+    pairs = tuple(tuple(s.split("=", 1)) for s in statics.split())
+    RULES[(op, len(names))] = Rule(op, names, (None,) * len(names), pairs, tuple(jvps), tuple(vjps))  # type: ignore[arg-type]
+
+
+def lookup(op: str, nargs: int, arrays: bool = False) -> Rule | None:
+    """The rule for ``op`` with ``nargs`` arguments; its array form in code that uses arrays."""
+    found = RULES.get((op, nargs))
+    if arrays and found is not None and found.array is not None:
+        return found.array
+    return found
+
+
+def on_arrays(op: str, nargs: int, replacement: Rule) -> None:
+    """Record how ``op`` is differentiated when its operands may be arrays (same entry)."""
+    import dataclasses
+
+    RULES[(op, nargs)] = dataclasses.replace(RULES[(op, nargs)], array=replacement)
 
 
 def arities(op: str) -> list[int]:
@@ -90,11 +168,11 @@ def arities(op: str) -> list[int]:
 
 
 # ---- arithmetic operators --------------------------------------------------
-rule("+", "a b", "1", "1")
-rule("-", "a b", "1", "-1")
-rule("*", "a b", "{b}", "{a}")
-rule("/", "a b", "1 / {b}", "-{out} / {b}")
-rule("**", "a b", "{b} * {a} ** ({b} - 1)", "{out} * math.log({a})")
+ufunc("+", "a b", "1", "1")
+ufunc("-", "a b", "1", "-1")
+ufunc("*", "a b", "{b}", "{a}")
+ufunc("/", "a b", "1 / {b}", "-{out} / {b}")
+ufunc("**", "a b", "{b} * {a} ** ({b} - 1)", "{out} * math.log({a})")
 rule("//", "a b", None, None)
 rule("%", "a b", "1", "-({a} // {b})")
 rule("u-", "a", "-1")
@@ -147,6 +225,118 @@ rule("sct.sign", "x", None)
 
 # ---- what generated code calls, so that it can be differentiated again ----------
 rule("sct.runtime.zeros_like", "x", None)
+rule("builtins.len", "x", None)
+
+# ---- the same operations on arrays, where the scalar form would not do ----------
+on_arrays("**", 2, Rule("**", ("a", "b"), ("{b} * {a} ** ({b} - 1)", "{out} * numpy.log({a})"), broadcasts=True))
+on_arrays("sct.mse", 2, Rule(
+    "sct.mse", ("yhat", "y"), (None, None), (),
+    ("sct.arrays.mse_jvp({d}, {yhat}, {y})", "sct.arrays.mse_jvp({d}, {y}, {yhat})"),
+    ("sct.arrays.mse_vjp({g}, {yhat}, {y})", "sct.arrays.mse_vjp({g}, {y}, {yhat})"),
+))
+
+# ---- NumPy: elementwise (ufuncs); adjoints are summed back to each operand's shape ----
+ufunc("numpy.add", "a b", "1", "1")
+ufunc("numpy.subtract", "a b", "1", "-1")
+ufunc("numpy.multiply", "a b", "{b}", "{a}")
+ufunc("numpy.divide", "a b", "1 / {b}", "-{out} / {b}")
+ufunc("numpy.negative", "x", "-1")
+ufunc("numpy.power", "a b", "{b} * {a} ** ({b} - 1)", "{out} * numpy.log({a})")
+ufunc("numpy.square", "x", "2 * {x}")
+ufunc("numpy.reciprocal", "x", "-{out} * {out}")
+ufunc("numpy.sqrt", "x", "1 / (2 * {out})")
+ufunc("numpy.exp", "x", "{out}")
+ufunc("numpy.expm1", "x", "{out} + 1")
+ufunc("numpy.log", "x", "1 / {x}")
+ufunc("numpy.log1p", "x", "1 / (1 + {x})")
+ufunc("numpy.log2", "x", "1 / ({x} * numpy.log(2))")
+ufunc("numpy.log10", "x", "1 / ({x} * numpy.log(10))")
+ufunc("numpy.logaddexp", "a b", "numpy.exp({a} - {out})", "numpy.exp({b} - {out})")
+ufunc("numpy.sin", "x", "numpy.cos({x})")
+ufunc("numpy.cos", "x", "-numpy.sin({x})")
+ufunc("numpy.tan", "x", "1 + {out} * {out}")
+ufunc("numpy.arcsin", "x", "1 / numpy.sqrt(1 - {x} * {x})")
+ufunc("numpy.arccos", "x", "-1 / numpy.sqrt(1 - {x} * {x})")
+ufunc("numpy.arctan", "x", "1 / (1 + {x} * {x})")
+ufunc("numpy.arctan2", "y x", "{x} / ({x} * {x} + {y} * {y})", "-{y} / ({x} * {x} + {y} * {y})")
+ufunc("numpy.sinh", "x", "numpy.cosh({x})")
+ufunc("numpy.cosh", "x", "numpy.sinh({x})")
+ufunc("numpy.tanh", "x", "1 - {out} * {out}")
+ufunc("numpy.hypot", "a b", "{a} / {out}", "{b} / {out}")
+ufunc("numpy.abs", "x", "sct.sign({x})")
+ufunc("numpy.sign", "x", None)
+# kinks: heaviside(0) decides (sct.kinks); maximum and minimum give a tie to the first
+ufunc("numpy.maximum", "a b", "sct.heaviside({a} - {b})", "1 - sct.heaviside({a} - {b})")
+ufunc("numpy.minimum", "a b", "sct.heaviside({b} - {a})", "1 - sct.heaviside({b} - {a})")
+ufunc(
+    "numpy.clip", "x lo hi",
+    "sct.heaviside({x} - {lo}) * sct.heaviside({hi} - {x})",
+    "1 - sct.heaviside({x} - {lo})",
+    "1 - sct.heaviside({hi} - {x})",
+)
+ufunc("numpy.where", "c a b", None, "{c}", "numpy.logical_not({c})")
+ufunc("numpy.copy", "x", "1")
+ufunc("numpy.float64", "x", "1")
+ufunc("numpy.float32", "x", "1")
+
+# ---- NumPy: reductions (as functions and as methods), with axis and keepdims ----
+_R = "axis=None keepdims=False"
+_KW = "axis={axis}, keepdims={keepdims}"
+linear("numpy.sum", "x", _R, ["numpy.sum({d}, " + _KW + ")"], ["sct.arrays.sum_vjp({g}, {x}, " + _KW + ")"])
+linear("numpy.mean", "x", _R, ["numpy.mean({d}, " + _KW + ")"], ["sct.arrays.mean_vjp({g}, {x}, " + _KW + ")"])
+linear("numpy.prod", "x", _R, ["sct.arrays.prod_jvp({d}, {x}, {out}, " + _KW + ")"], ["sct.arrays.prod_vjp({g}, {x}, {out}, " + _KW + ")"])
+for _name in ("max", "min", "amax", "amin"):
+    linear(f"numpy.{_name}", "x", _R, ["sct.arrays.extremum_jvp({d}, {x}, {out}, " + _KW + ")"],
+           ["sct.arrays.extremum_vjp({g}, {x}, {out}, " + _KW + ")"])
+linear("numpy.var", "x", _R + " ddof=0", ["sct.arrays.var_jvp({d}, {x}, " + _KW + ", ddof={ddof})"],
+       ["sct.arrays.var_vjp({g}, {x}, " + _KW + ", ddof={ddof})"])
+linear("numpy.std", "x", _R + " ddof=0", ["sct.arrays.var_jvp({d}, {x}, " + _KW + ", ddof={ddof}) / (2 * {out})"],
+       ["sct.arrays.var_vjp({g} / (2 * {out}), {x}, " + _KW + ", ddof={ddof})"])
+
+# ---- NumPy: linear algebra ----------------------------------------------------------
+for _op in ("@", "numpy.matmul"):
+    linear(_op, "a b", "", ["{d} @ {b}", "{a} @ {d}"], ["sct.arrays.matmul_vjp_a({g}, {a}, {b})", "sct.arrays.matmul_vjp_b({g}, {a}, {b})"])
+linear("numpy.dot", "a b", "", ["numpy.dot({d}, {b})", "numpy.dot({a}, {d})"],
+       ["sct.arrays.dot_vjp_a({g}, {a}, {b})", "sct.arrays.dot_vjp_b({g}, {a}, {b})"])
+linear("numpy.outer", "a b", "", ["numpy.outer({d}, {b})", "numpy.outer({a}, {d})"], ["{g} @ {b}", "{a} @ {g}"])
+linear("numpy.inner", "a b", "", ["numpy.inner({d}, {b})", "numpy.inner({a}, {d})"], ["{g} * {b}", "{g} * {a}"])
+linear("numpy.trace", "x", "", ["numpy.trace({d})"], ["sct.arrays.trace_vjp({g}, {x})"])
+linear("numpy.linalg.norm", "x", "", ["sct.arrays.norm_jvp({d}, {x}, {out})"], ["{g} * {x} / {out}"])
+linear("numpy.linalg.inv", "x", "", ["-({out} @ {d} @ {out})"], ["-(numpy.swapaxes({out}, -1, -2) @ {g} @ numpy.swapaxes({out}, -1, -2))"])
+linear("numpy.linalg.det", "x", "", ["{out} * numpy.trace(numpy.linalg.solve({x}, {d}))"],
+       ["{g} * {out} * numpy.swapaxes(numpy.linalg.inv({x}), -1, -2)"])
+linear("numpy.linalg.solve", "a b", "", ["sct.arrays.solve_jvp_a({d}, {a}, {out})", "numpy.linalg.solve({a}, {d})"],
+       ["sct.arrays.solve_vjp_a({g}, {a}, {out})", "sct.arrays.solve_vjp_b({g}, {a})"])
+for _n in range(1, 5):  # einsum with explicit subscripts, of one to four operands
+    _ops = [f"a{i}" for i in range(_n)]
+    linear(
+        "numpy.einsum", " ".join(_ops), "subscripts=None",
+        [f"numpy.einsum({{subscripts}}, {', '.join('{d}' if j == i else '{' + o + '}' for j, o in enumerate(_ops))})" for i in range(_n)],
+        [f"sct.arrays.einsum_vjp({{g}}, {{subscripts}}, {i}, {', '.join('{' + o + '}' for o in _ops)})" for i in range(_n)],
+    )
+
+# ---- NumPy: shapes --------------------------------------------------------------------
+linear("numpy.transpose", "x", "axes=None", ["numpy.transpose({d}, axes={axes})"], ["sct.arrays.transpose_vjp({g}, axes={axes})"])
+linear("numpy.reshape", "x", "shape=None", ["numpy.reshape({d}, {shape})"], ["sct.arrays.reshape_vjp({g}, {x})"])
+linear("numpy.ravel", "x", "", ["numpy.ravel({d})"], ["sct.arrays.reshape_vjp({g}, {x})"])
+linear("numpy.squeeze", "x", "axis=None", ["numpy.squeeze({d}, axis={axis})"], ["sct.arrays.reshape_vjp({g}, {x})"])
+linear("numpy.expand_dims", "x", "axis=None", ["numpy.expand_dims({d}, {axis})"], ["sct.arrays.reshape_vjp({g}, {x})"])
+linear("getitem", "x", "index=None", ["{d}[{index}]"], ["sct.arrays.getitem_vjp({g}, {x}, {index})"])
+for _n in range(1, 9):  # joins of one to eight arrays
+    _ops = [f"a{i}" for i in range(_n)]
+    _all = ", ".join("{" + o + "}" for o in _ops)
+    for _join in ("concatenate", "stack"):
+        linear(
+            f"numpy.{_join}", " ".join(_ops), "axis=0",
+            [f"numpy.{_join}(({', '.join('{d}' if j == i else 'numpy.zeros_like({' + o + '})' for j, o in enumerate(_ops))},), axis={{axis}})" for i in range(_n)],
+            [f"sct.arrays.concatenate_vjp({{g}}, {i}, ({_all},), axis={{axis}})" if _join == "concatenate"
+             else f"sct.arrays.stack_vjp({{g}}, {i}, axis={{axis}})" for i in range(_n)],
+        )
+
+# ---- NumPy: values that carry no derivative ----------------------------------------------
+for _name in ("shape", "ndim", "size", "zeros_like", "ones_like", "empty_like", "argmax", "argmin", "argsort",
+              "floor", "ceil", "round", "isnan", "isfinite", "heaviside"):
+    rule(f"numpy.{_name}", "x", None)
 
 # Names under which the same functions are reached.
 ALIASES: Mapping[str, str] = {
@@ -164,7 +354,11 @@ ALIASES: Mapping[str, str] = {
 }
 
 # Module attributes that are constants (never differentiated).
-CONSTANTS = frozenset({"math.pi", "math.e", "math.tau", "math.inf", "math.nan"})
+CONSTANTS = frozenset({
+    "math.pi", "math.e", "math.tau", "math.inf", "math.nan",
+    "numpy.pi", "numpy.e", "numpy.inf", "numpy.nan", "numpy.newaxis",
+    "numpy.float64", "numpy.float32", "numpy.int64", "numpy.int32", "numpy.bool_",
+})
 
 
 def canonical(qualified: str) -> str:

@@ -195,6 +195,17 @@ OPERATOR_TEMPLATES = {
 }
 
 
+def scalar_rules() -> list[tuple[tuple[str, int], Any]]:
+    """The rules of scalar code, which the tests here write calls for; NumPy's are in test_numpy.py."""
+    from sct import rules
+
+    return [
+        (key, rule)
+        for key, rule in sorted(rules.RULES.items())
+        if not key[0].startswith("numpy.") and key[0] not in ("@", "getitem", "builtins.len")
+    ]
+
+
 def rule_call(op: str, args: Sequence[str]) -> str:
     """Python source applying rule ``op`` to ``args``: ``math.sin(x)``, ``abs(x)``, ``a + b``."""
     if op in OPERATOR_TEMPLATES:

@@ -76,8 +76,8 @@ CASES = [
      "a nested function definition is not supported in a differentiated function"),
     ("class", in_function("‸class C:\n        pass\n\n    return x"), UnsupportedError,
      "a class definition is not supported in a differentiated function"),
-    ("subscript", in_function("return ‸x[0] * y"), UnsupportedError,
-     "indexing or slicing is not supported in a differentiated function"),
+    ("write-into-expression", in_function("‸(x + y)[0] = 1\n    return x"), UnsupportedError,
+     "a write into something other than an array held in a name"),
     ("string", in_function("return x * ‸'abc'"), UnsupportedError,
      "a string is not supported in a differentiated function"),
     ("f-string", in_function("z = ‸f'{x}'\n    return x"), UnsupportedError,
@@ -85,7 +85,7 @@ CASES = [
     ("list", in_function("z = ‸[x, y]\n    return x"), UnsupportedError,
      "a tuple or list held in one variable is not supported"),
     ("list-in-expression", in_function("return x * ‸[x, y][0]"), UnsupportedError,
-     "indexing or slicing is not supported in a differentiated function"),
+     "a list is not supported in a differentiated function"),
     ("tuple-variable", in_function("z = (‸x, y)\n    return x"), UnsupportedError,
      "a tuple or list held in one variable is not supported"),
     ("dict", in_function("z = ‸{'x': x}\n    return x"), UnsupportedError,
@@ -114,7 +114,7 @@ CASES = [
     ("positional-only", "def f(‸x, /, y):\n    return x * y\n", UnsupportedError,
      "positional-only parameters are not supported"),
     ("keyword-argument", in_function("return math.log(x, ‸base=y)"), UnsupportedError,
-     "keyword or starred arguments to `math.log`"),
+     "`math.log` has no keyword `base` sct knows"),
     ("starred-target", in_function("‸a, *b = x, y\n    return a"), UnsupportedError,
      "this assignment target is not supported"),
     ("invert", in_function("return ‸~x"), UnsupportedError, "the operator `~` is not supported here"),
@@ -127,14 +127,14 @@ CASES = [
     ("builtin-divmod", in_function("return ‸divmod(x, y)"), NoRuleError,
      "`divmod` has no derivative rule and no Python source sct can read"),
     ("sum-of-a-name", in_function("s = x\n    return ‸sum(s)"), UnsupportedError, "`sum` of something other than a literal tuple or list"),
-    ("callee-unsupported", "def g(t):\n    return ‸t[0]\n\n\ndef f(x):\n    return g(x) + 1\n", UnsupportedError,
-     "indexing or slicing is not supported in a differentiated function"),
-    ("matmul", in_function("return ‸x @ y"), NoRuleError, "the operator `@` has no derivative rule"),
+    ("callee-unsupported", "def g(t):\n    return ‸t.real\n\n\ndef f(x):\n    return g(x) + 1\n", UnsupportedError,
+     "the attribute `t.real` is not supported"),
+    ("xor", in_function("return ‸x ^ y"), NoRuleError, "the operator `^` has no derivative rule"),
     ("shift", in_function("z = ‸2 * x << 1\n    return z"), NoRuleError, "the operator `<<` has no derivative rule"),
     ("bitand", in_function("return ‸x & y"), NoRuleError, "the operator `&` has no derivative rule"),
     ("wrong-arity", in_function("return ‸math.sin(x, y)"), UnsupportedError,
      "`math.sin` called with 2 arguments; its rule takes 1"),
-    ("aug-matmul", in_function("‸x @= y\n    return x"), UnsupportedError,
+    ("aug-xor", in_function("‸x ^= y\n    return x"), UnsupportedError,
      "this augmented assignment has no derivative rule"),
     # ---- names
     ("undefined-name", in_function("return x * ‸undefined_thing"), UndefinedNameError,
@@ -208,7 +208,7 @@ def test_no_return(tmp_path) -> None:
 
 
 def test_decorated_function_error_points_at_the_def_line(tmp_path) -> None:
-    text = "import sct\n\n\n@sct.differentiate\ndef f(x):\n    return ‸x[0]\n"
+    text = "import sct\n\n\n@sct.differentiate\ndef f(x):\n    return ‸x.real\n"
     path, line, column = write_marked(tmp_path, text)
     with pytest.raises(UnsupportedError) as info:
         import_path(path).f.adjoint  # noqa: B018
@@ -338,9 +338,8 @@ def test_unwritable_output(tmp_path, cli) -> None:
 
 
 def test_bad_option_is_argparse_usage(cli) -> None:
-    with pytest.raises(SystemExit) as info:
-        cli("transform", EXERCISE, "--mode", "sideways")
-    assert info.value.code == 2
+    result = cli("transform", EXERCISE, "--mode", "sideways")
+    assert result.code == 2 and "invalid choice: 'sideways'" in result.err
 
 
 # ---- the same through a real process: one message, no traceback ------------------------------------
@@ -352,8 +351,8 @@ def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
 
 SUBPROCESS_CASES = [
     ("syntax", "def f(x):\n    return ‸(x\n", "syntax error: this is not valid Python ('(' was never closed)"),
-    ("unsupported", "def f(x):\n    return ‸x[0]\n",
-     "unsupported: indexing or slicing is not supported in a differentiated function"),
+    ("unsupported", "def f(x):\n    return ‸x.real\n",
+     "unsupported: the attribute `x.real` is not supported"),
     ("no-rule", "import math\n\n\ndef f(x):\n    return ‸math.gamma(x)\n", "no derivative rule: `math.gamma` has no derivative rule and no Python source sct can read"),
 ]
 

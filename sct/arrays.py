@@ -1,0 +1,228 @@
+"""Arrays: the NumPy helpers generated code calls where a rule needs a shape.
+
+Contract: each function is a piece of a rule of :mod:`sct.rules` that cannot
+be written inline without knowing shapes: summing an adjoint back to the
+shape of the operand it was broadcast from, spreading a reduction's adjoint
+back over the reduced axes, the adjoints of matrix products, of indexing, of
+joins. Every ``*_vjp`` takes the adjoint ``g`` of the result and returns the
+adjoint of one argument, of that argument's shape and dtype; every ``*_jvp``
+takes a tangent ``d`` of an argument and returns the result's tangent. NumPy
+is imported here only, and only when generated code for arrays runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """``g`` summed back to the shape of ``x``, the operand it was broadcast from."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g)
+    lead = g.ndim - len(shape)
+    if lead > 0:
+        g = g.sum(axis=tuple(range(lead)))
+    ones = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if ones:
+        g = g.sum(axis=ones, keepdims=True)
+    if not shape and not isinstance(x, np.ndarray):
+        return g[()]  # a Python number or NumPy scalar: a scalar adjoint
+    return g
+
+
+def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """A reduction's adjoint ``g``, given back its reduced axes and broadcast to ``x``'s shape."""
+    x = np.asarray(x)
+    g = np.asarray(g)
+    if not keepdims:
+        g = np.expand_dims(g, _axes(axis, x.ndim)) if x.ndim else g
+    return np.broadcast_to(g, x.shape)
+
+
+def _count(x: Any, axis: Any) -> int:
+    shape = np.shape(x)
+    return int(np.prod([shape[a] for a in _axes(axis, len(shape))])) if shape else 1
+
+
+def sum_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _spread(g, x, axis, keepdims).astype(np.result_type(x, g), copy=True)
+
+
+def mean_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return sum_vjp(g, x, axis, keepdims) / _count(x, axis)
+
+
+def _first_extreme(x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
+    """A mask of the first position reaching the extreme along the reduced axes (ties: the first)."""
+    x = np.asarray(x)
+    hit = x == _spread(out, x, axis, keepdims)
+    axes = _axes(axis, x.ndim)
+    moved = np.moveaxis(hit, axes, tuple(range(-len(axes), 0))) if axes else hit
+    flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
+    first = np.zeros_like(flat)
+    idx = np.argmax(flat, axis=-1)
+    np.put_along_axis(first, idx[..., None], True, axis=-1)
+    return np.moveaxis(first.reshape(moved.shape), tuple(range(-len(axes), 0)), axes) if axes else first
+
+
+def extremum_jvp(d: Any, x: Any, out: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    mask = _first_extreme(x, out, axis, keepdims)
+    return np.sum(np.where(mask, d, 0), axis=axis, keepdims=keepdims)
+
+
+def extremum_vjp(g: Any, x: Any, out: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    mask = _first_extreme(x, out, axis, keepdims)
+    return np.where(mask, _spread(g, x, axis, keepdims), 0).astype(np.result_type(x, g))
+
+
+def prod_jvp(d: Any, x: Any, out: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.sum(d * _others_product(x, axis), axis=axis, keepdims=keepdims)
+
+
+def prod_vjp(g: Any, x: Any, out: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _spread(g, x, axis, keepdims) * _others_product(x, axis)
+
+
+def _others_product(x: Any, axis: Any) -> Any:
+    """For each element, the product of the others along the axes (exact with zeros)."""
+    x = np.asarray(x)
+    axes = _axes(axis, x.ndim)
+    moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0))) if axes else x
+    flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (before * after).reshape(moved.shape)
+    return np.moveaxis(others, tuple(range(-len(axes), 0)), axes) if axes else others
+
+
+def var_jvp(d: Any, x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:
+    centered = x - np.mean(x, axis=axis, keepdims=True)
+    return 2 * np.sum(centered * d, axis=axis, keepdims=keepdims) / (_count(x, axis) - ddof)
+
+
+def var_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:
+    centered = x - np.mean(x, axis=axis, keepdims=True)
+    return 2 * centered * _spread(g, x, axis, keepdims) / (_count(x, axis) - ddof)
+
+
+def matmul_vjp_a(g: Any, a: Any, b: Any) -> Any:
+    """The adjoint of ``a`` in ``a @ b``, for vectors, matrices and stacks of them."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    if a.ndim == 1:  # (k,) @ (..., k, m)
+        return unbroadcast((b @ g[..., None])[..., 0], a)
+    if b.ndim == 1:  # (..., n, k) @ (k,)
+        return unbroadcast(g[..., None] * b, a)
+    return unbroadcast(g @ np.swapaxes(b, -1, -2), a)
+
+
+def matmul_vjp_b(g: Any, a: Any, b: Any) -> Any:
+    """The adjoint of ``b`` in ``a @ b``."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:
+        return unbroadcast(a[:, None] * g[..., None, :], b)
+    if b.ndim == 1:
+        return unbroadcast((np.swapaxes(a, -1, -2) @ g[..., None])[..., 0], b)
+    return unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
+
+
+def dot_vjp_a(g: Any, a: Any, b: Any) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    return matmul_vjp_a(g, a, b)
+
+
+def dot_vjp_b(g: Any, a: Any, b: Any) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    return matmul_vjp_b(g, a, b)
+
+
+def trace_vjp(g: Any, x: Any) -> Any:
+    x = np.asarray(x)
+    return g * np.eye(x.shape[0], x.shape[1], dtype=np.result_type(x, g))
+
+
+def transpose_vjp(g: Any, axes: Any = None) -> Any:
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
+
+
+def reshape_vjp(g: Any, x: Any) -> Any:
+    return np.reshape(g, np.shape(x))
+
+
+def getitem_vjp(g: Any, x: Any, index: Any) -> Any:
+    """Zeros of ``x``'s shape with ``g`` added where ``x[index]`` read (repeated indices add up)."""
+    out = np.zeros(np.shape(x), dtype=np.result_type(x, g))
+    np.add.at(out, index, g)
+    return out
+
+
+def concatenate_vjp(g: Any, i: int, parts: Sequence[Any], axis: int = 0) -> Any:
+    sizes = [np.shape(p)[axis] for p in parts]
+    start = sum(sizes[:i])
+    return np.take(g, np.arange(start, start + sizes[i]), axis=axis)
+
+
+def stack_vjp(g: Any, i: int, axis: int = 0) -> Any:
+    return np.take(g, i, axis=axis)
+
+
+def norm_jvp(d: Any, x: Any, out: Any) -> Any:
+    return np.sum(x * d) / out
+
+
+def solve_jvp_a(d: Any, a: Any, out: Any) -> Any:
+    return -np.linalg.solve(a, d @ out)
+
+
+def solve_vjp_a(g: Any, a: Any, out: Any) -> Any:
+    gb = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    return -(np.multiply.outer(gb, out) if np.ndim(out) == 1 else gb @ np.swapaxes(out, -1, -2))
+
+
+def solve_vjp_b(g: Any, a: Any) -> Any:
+    return np.linalg.solve(np.swapaxes(a, -1, -2), g)
+
+
+def einsum_vjp(g: Any, subscripts: str, i: int, *operands: Any) -> Any:
+    """The adjoint of operand ``i`` of an explicit einsum (each input index in the output or another input)."""
+    inputs, output = subscripts.replace(" ", "").split("->")
+    names = inputs.split(",")
+    others = [n for j, n in enumerate(names) if j != i]
+    spec = ",".join([output, *others]) + "->" + names[i]
+    grad = np.einsum(spec, g, *[o for j, o in enumerate(operands) if j != i])
+    return np.broadcast_to(grad, np.shape(operands[i])).astype(np.result_type(operands[i], g))
+
+
+def mse_jvp(d: Any, a: Any, b: Any) -> Any:
+    """The tangent of ``mse(a, b)`` (the mean of squared differences) along ``a``."""
+    return np.mean(2 * (a - b) * d)
+
+
+def mse_vjp(g: Any, a: Any, b: Any) -> Any:
+    """The adjoint of ``a`` in ``mse(a, b)``."""
+    diff = np.asarray(a - b)
+    return unbroadcast(g * 2 * diff / max(diff.size, 1), a)
+
+
+def copy_of(x: Any) -> Any:
+    """A fresh array (same dtype): what an adjoint or tangent is written into starts as its own."""
+    return np.array(x, copy=True)
