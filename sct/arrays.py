@@ -14,7 +14,26 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import math
+
 import numpy as np
+
+
+def like(g: Any, x: Any) -> Any:
+    """``g`` in the dtype of ``x`` when ``x`` holds floats: an adjoint keeps its argument's precision.
+
+    A float32 argument gets a float32 adjoint even where the primal computed in
+    float64 (``np.zeros(3) + x``, ``np.dot(0.5, x)``); anything else is left as it is.
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind not in "fc" or getattr(g, "dtype", dtype) == dtype:
+        return g
+    return np.asarray(g).astype(dtype) if isinstance(x, np.ndarray) else dtype.type(g)
+
+
+def log(a: Any) -> Any:
+    """The natural logarithm, a Python float for a Python number (so that it never widens a float32 array)."""
+    return math.log(a) if isinstance(a, (int, float)) else np.log(a)
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -25,20 +44,26 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
-    """``g`` summed back to the shape of ``x``, the operand it was broadcast from."""
+    """``g`` summed back to the shape of ``x``, the operand it was broadcast from, in ``x``'s dtype.
+
+    A ``g`` of fewer elements than ``x`` (a constant partial: ``0``) is broadcast up to its shape.
+    """
     shape = np.shape(x)
     if np.shape(g) == shape:
-        return g
-    g = np.asarray(g)
+        return like(g, x)
+    g = np.asarray(g, dtype=np.result_type(x, g))
     lead = g.ndim - len(shape)
     if lead > 0:
         g = g.sum(axis=tuple(range(lead)))
-    ones = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if ones:
-        g = g.sum(axis=ones, keepdims=True)
+    if lead >= 0:
+        ones = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        if ones:
+            g = g.sum(axis=ones, keepdims=True)
+    if g.shape != shape:
+        g = np.broadcast_to(g, shape).copy()
     if not shape and not isinstance(x, np.ndarray):
-        return g[()]  # a Python number or NumPy scalar: a scalar adjoint
-    return g
+        return like(g[()], x)  # a Python number or NumPy scalar: a scalar adjoint
+    return like(g, x)
 
 
 def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -226,3 +251,15 @@ def mse_vjp(g: Any, a: Any, b: Any) -> Any:
 def copy_of(x: Any) -> Any:
     """A fresh array (same dtype): what an adjoint or tangent is written into starts as its own."""
     return np.array(x, copy=True)
+
+
+def like(g: Any, x: Any) -> Any:
+    """A parameter's adjoint as the caller expects it: ``x``'s shape and floating dtype."""
+    if not isinstance(x, np.ndarray):
+        return g
+    g = np.asarray(g)
+    if g.shape != x.shape:
+        g = np.broadcast_to(g, x.shape).copy()  # an adjoint known only to be 0
+    if g.dtype != x.dtype and np.issubdtype(x.dtype, np.floating):
+        g = g.astype(x.dtype)
+    return g

@@ -447,6 +447,8 @@ def adjoint(
     grads: list[E.Expr] = [
         cst.Name(namer.bar(p)) if p in rev.nonzero else zeros_like(cst.Name(p)) for p in wrt
     ]
+    if fn.arrays:  # each adjoint in its parameter's shape and dtype (float32 stays float32)
+        grads = [_call("sct.arrays.like", g, cst.Name(p)) if p in rev.nonzero else g for g, p in zip(grads, wrt)]
     note = ir.Comment("stacks: values the reverse sweep needs, recorded inside loops and branches")
     stacks: list[ir.Stmt] = [ir.Assign(s, cst.List([]), ir.INACTIVE, (), note.origin) for s in rev.stacks]
     stacks = [note] + stacks if stacks else []

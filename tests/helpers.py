@@ -248,3 +248,37 @@ class Generated:
     def adjoint(self, *args: Any) -> tuple[Any, ...]:
         grads = self._adjoint(*args)
         return tuple(grads[self.params.index(p)] for p in self.wrt)
+
+
+# ---- arrays ------------------------------------------------------------------------------
+
+
+def check_array_derivatives(fn: Any, tangent: Any, adjoint: Any, args: Sequence[Any], wrt: Sequence[int], seed: int = 0) -> None:
+    """Tangent vs central differences, adjoint vs tangent (dot-product identity), for array arguments.
+
+    ``tangent(*args, *dots)`` and ``adjoint(*args, result_bar)`` were generated
+    for the arguments at positions ``wrt`` (every other argument is constant).
+    Each adjoint has its argument's shape and dtype.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    direction = [rng.standard_normal(np.shape(args[i])) for i in wrt]
+
+    def moved(t: float) -> list[Any]:
+        out = list(args)
+        for i, v in zip(wrt, direction):
+            out[i] = args[i] + t * v
+        return out
+
+    fd = (fn(*moved(FD_STEP)) - fn(*moved(-FD_STEP))) / (2 * FD_STEP)
+    value, dot = tangent(*args, *(v if np.ndim(args[i]) else float(v) for i, v in zip(wrt, direction)))
+    assert np.allclose(value, fn(*args), rtol=1e-12, atol=1e-12)
+    assert np.allclose(dot, fd, rtol=1e-6, atol=1e-7), (dot, fd)
+    result_bar = rng.standard_normal(np.shape(value))
+    grads = adjoint(*args, result_bar if np.ndim(value) else float(result_bar))
+    for i, g in zip(wrt, grads):
+        assert np.shape(g) == np.shape(args[i]), (i, np.shape(g), np.shape(args[i]))
+    lhs = sum(float(np.sum(g * v)) for g, v in zip(grads, direction))
+    rhs = float(np.sum(result_bar * dot))
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs), abs(rhs)), (lhs, rhs)
