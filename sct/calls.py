@@ -198,6 +198,8 @@ class NamespaceResolver:
             params = list(obj.params or ())
             _register(module, name, params, pf.__module__, pf.__name__)
             return Callee(PRIMITIVE, module, name, tuple(f"a{i}" for i in range(len(params))))
+        if isinstance(obj, types.FunctionType) and _library(obj):
+            return None  # a library's function (NumPy's, the standard library's): not the user's code
         if isinstance(obj, types.FunctionType):
             if obj.__qualname__ != obj.__name__:
                 raise UnsupportedError(
@@ -209,6 +211,15 @@ class NamespaceResolver:
             resolver = NamespaceResolver(_globals_of(obj), obj.__module__)
             return _function_callee(callee_fs, obj.__module__, resolver)
         return None
+
+
+def _library(fn: types.FunctionType) -> bool:
+    """Whether ``fn`` comes from an installed package or the standard library."""
+    import sysconfig
+
+    filename = fn.__code__.co_filename
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return "site-packages" in filename or "dist-packages" in filename or any(filename.startswith(r) for r in roots)
 
 
 def _globals_of(fn: types.FunctionType) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import libcst.matchers as m
 
 from . import rules
 from .errors import NoRuleError, UndefinedNameError, UnsupportedError
-from .signature import CONSTRUCTORS, Bound, attribute_key, bind, method_key
+from .signature import CONSTRUCTORS, METHODS, Bound, _array_valued, attribute_key, bind, method_key
 from .source import FunctionSource
 
 # Constructs with no place in differentiable code, and what to do instead.
@@ -218,6 +218,14 @@ class _Checker(cst.CSTVisitor):
                 if arg.keyword is None:
                     arg.value.visit(self)
             return False
+        if key is None and isinstance(node.func, cst.Attribute) and _array_valued(node.func.value, self.defined):
+            self.fail(
+                node,
+                f"the array method `{label}` has no derivative rule",
+                f"methods sct knows: {', '.join(sorted(METHODS))}; use a NumPy function with a rule "
+                "(see the README's table), or declare one with sct.primitive",
+                NoRuleError,
+            )
         if key is None:
             callee = self.resolver.resolve(self.fs, node.func) if self.resolver is not None else None
             if callee is not None:
@@ -291,6 +299,13 @@ class _Checker(cst.CSTVisitor):
         if attribute_key(node, self.defined) is not None:  # x.T, x.shape
             node.value.visit(self)
             return False
+        if _array_valued(node.value, self.defined):
+            self.fail(
+                node,
+                f"the attribute `{cst.Module([]).code_for_node(node)}` is not supported",
+                "array attributes sct knows: .T, .shape, .ndim, .size; compute anything else outside "
+                "the function and pass it in",
+            )
         names = self.fs.file.qualified_names(node)
         if not names & rules.CONSTANTS:
             self.fail(

@@ -29,6 +29,9 @@ from .names import Namer
 from .source import FunctionSource
 
 
+# operations whose result is a view of their operand's memory
+_VIEWS = {"getitem", "numpy.transpose", "numpy.reshape", "numpy.ravel", "numpy.squeeze", "numpy.expand_dims"}
+
 # (expression, rule key, operands, statics): one operation on atoms
 Operation = tuple[E.Expr, "str | None", tuple[E.Expr, ...], tuple[tuple[str, E.Expr], ...]]
 
@@ -67,6 +70,12 @@ class _Normalizer:
         self.local = set(fs.params) | _assigned_names(fs.node.body)  # x.sum(): a method of a local array
         self.ranges: set[str] = set()  # names holding a range (generated adjoints slice them)
         self.arrays = False  # set on the first NumPy operation
+        self.shared: set[str] = set()  # names that may share memory with another array
+        self.mentions_numpy = any(
+            q.startswith("numpy")
+            for node in m.findall(fs.node.body, m.Name() | m.Attribute())
+            for q in fs.file.qualified_names(node)
+        ) or bool(m.findall(fs.node.body, m.Subscript()))
         self.one_return = len(m.findall(fs.node.body, m.Return())) == 1
 
     def user_callee(self, node: cst.BaseExpression) -> Any:
@@ -113,7 +122,27 @@ class _Normalizer:
         value, op, args, statics = self.operation(node, out, origin)
         target = self.namer.temp()
         out.append(ir.Assign(target, value, op, args, origin, statics))
+        self.note(target, op, args)
         return cst.Name(target)
+
+    def note(self, target: str, op: str | None, args: tuple[E.Expr, ...]) -> None:
+        """Track names that share memory with another array (a view, or the same object)."""
+        self.shared.discard(target)
+        if op in _VIEWS or (op is None and len(args) == 1 and isinstance(args[0], cst.Name)):
+            self.shared.add(target)
+            if op is None:
+                self.shared.add(args[0].value)  # type: ignore[attr-defined]
+
+    def refuse_in_place(self, name: str, node: cst.CSTNode, what: str) -> None:
+        """An in-place change to an array another name shares: sct could not follow it."""
+        if (self.arrays or self.mentions_numpy) and name in self.shared:
+            from .errors import UnsupportedError
+
+            raise UnsupportedError(
+                f"{what} `{name}`, which shares its memory with another array (a view or the same object)",
+                self.fs.file.location(node),
+                f"make it its own array first (`{name} = {name}.copy()`), or write `{name} = {name} + ...`",
+            )
 
     def array_attribute(self, node: cst.BaseExpression) -> str | None:
         return attribute_key(node, self.local) if isinstance(node, cst.Attribute) else None
@@ -262,11 +291,13 @@ class _Normalizer:
         if op == ir.INACTIVE and _is_range(value, self):
             self.ranges.add(target)
         out.append(ir.Assign(target, expr, op, args, origin, statics))
+        self.note(target, op, args)
 
     def write(self, target: cst.Subscript, value: cst.BaseExpression, op: str | None, out: list[ir.Stmt], origin: ir.Origin) -> None:
         """``y[i] = v``; ``y[i] += v`` as ``t = y[i]; t2 = t + v; y[i] = t2``."""
         self.arrays = True
         name = target.value.value  # type: ignore[attr-defined]
+        self.refuse_in_place(name, target, "a write into")
         index = tuple(_bare_element(e) for e in target.slice)
         if op is None:
             atom = self.atom(value, out, origin)
@@ -290,6 +321,7 @@ class _Normalizer:
             binop = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply, "/": cst.Divide,
                      "**": cst.Power, "//": cst.FloorDivide, "%": cst.Modulo, "@": cst.MatrixMultiply}[op]  # type: ignore[index]
             value = cst.BinaryOperation(left=node.target, operator=binop(), right=node.value)
+            self.refuse_in_place(node.target.value, node, f"`{cst.Module([]).code_for_node(node.operator).strip()}` in place on")  # type: ignore[attr-defined]
             self.assign(node.target.value, value, out, origin)  # type: ignore[attr-defined]
         elif isinstance(node, cst.Return):
             self.returns(node.value, out, origin)  # type: ignore[arg-type]
