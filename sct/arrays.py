@@ -12,23 +12,10 @@ is imported here only, and only when generated code for arrays runs.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
-import math
-
 import numpy as np
-
-
-def like(g: Any, x: Any) -> Any:
-    """``g`` in the dtype of ``x`` when ``x`` holds floats: an adjoint keeps its argument's precision.
-
-    A float32 argument gets a float32 adjoint even where the primal computed in
-    float64 (``np.zeros(3) + x``, ``np.dot(0.5, x)``); anything else is left as it is.
-    """
-    dtype = getattr(x, "dtype", None)
-    if dtype is None or dtype.kind not in "fc" or getattr(g, "dtype", dtype) == dtype:
-        return g
-    return np.asarray(g).astype(dtype) if isinstance(x, np.ndarray) else dtype.type(g)
 
 
 def log(a: Any) -> Any:
@@ -92,6 +79,8 @@ def _first_extreme(x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
     """A mask of the first position reaching the extreme along the reduced axes (ties: the first)."""
     x = np.asarray(x)
     hit = x == _spread(out, x, axis, keepdims)
+    if x.ndim == 0:
+        return hit
     axes = _axes(axis, x.ndim)
     moved = np.moveaxis(hit, axes, tuple(range(-len(axes), 0))) if axes else hit
     flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
@@ -179,8 +168,31 @@ def dot_vjp_b(g: Any, a: Any, b: Any) -> Any:
 
 
 def trace_vjp(g: Any, x: Any) -> Any:
-    x = np.asarray(x)
-    return g * np.eye(x.shape[0], x.shape[1], dtype=np.result_type(x, g))
+    return g * np.eye(np.shape(x)[0], np.shape(x)[1], dtype=np.result_type(x, g))
+
+
+def outer_vjp_a(g: Any, a: Any, b: Any) -> Any:
+    """The adjoint of ``a`` in ``np.outer(a, b)`` (which flattens both)."""
+    return np.reshape(g @ np.ravel(b), np.shape(a))
+
+
+def outer_vjp_b(g: Any, a: Any, b: Any) -> Any:
+    return np.reshape(np.ravel(a) @ g, np.shape(b))
+
+
+def inner_vjp_a(g: Any, a: Any, b: Any) -> Any:
+    """The adjoint of ``a`` in ``np.inner(a, b)``: a sum product over the last axes (a product for a 0-d operand)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    lead = np.ndim(a) - 1
+    return np.tensordot(g, b, axes=(list(range(lead, np.ndim(g))), list(range(np.ndim(b) - 1))))
+
+
+def inner_vjp_b(g: Any, a: Any, b: Any) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    lead = np.ndim(a) - 1
+    return np.tensordot(g, a, axes=(list(range(lead)), list(range(lead))))
 
 
 def transpose_vjp(g: Any, axes: Any = None) -> Any:
@@ -210,6 +222,16 @@ def stack_vjp(g: Any, i: int, axis: int = 0) -> Any:
     return np.take(g, i, axis=axis)
 
 
+def where_jvp(c: Any, d: Any, out: Any, first: bool) -> Any:
+    """The tangent of ``np.where(c, a, b)`` along ``a`` (``first``) or ``b``, in the result's dtype."""
+    return like(np.where(c, d, 0) if first else np.where(c, 0, d), out)
+
+
+def where_vjp(g: Any, c: Any, x: Any, first: bool) -> Any:
+    """The adjoint of ``a`` (``first``) or ``b`` in ``np.where(c, a, b)``."""
+    return unbroadcast(np.where(c, g, 0) if first else np.where(c, 0, g), x)
+
+
 def norm_jvp(d: Any, x: Any, out: Any) -> Any:
     return np.sum(x * d) / out
 
@@ -228,13 +250,31 @@ def solve_vjp_b(g: Any, a: Any) -> Any:
 
 
 def einsum_vjp(g: Any, subscripts: str, i: int, *operands: Any) -> Any:
-    """The adjoint of operand ``i`` of an explicit einsum (each input index in the output or another input)."""
+    """The adjoint of operand ``i`` of an einsum with explicit subscripts.
+
+    An index of operand ``i`` alone (``"ij->j"``: ``i``) was summed over, so the
+    adjoint is constant along it; an index repeated in operand ``i`` (``"ii->"``)
+    reads its diagonal, so the adjoint is zero off it.
+    """
     inputs, output = subscripts.replace(" ", "").split("->")
     names = inputs.split(",")
-    others = [n for j, n in enumerate(names) if j != i]
-    spec = ",".join([output, *others]) + "->" + names[i]
-    grad = np.einsum(spec, g, *[o for j, o in enumerate(operands) if j != i])
-    return np.broadcast_to(grad, np.shape(operands[i])).astype(np.result_type(operands[i], g))
+    x = operands[i]
+    target = names[i]
+    letters = "".join(dict.fromkeys(target))  # each index once, in order
+    sizes = {c: np.shape(x)[k] for k, c in enumerate(target)}
+    elsewhere = set(output).union(*(n for j, n in enumerate(names) if j != i))
+    kept = "".join(c for c in letters if c in elsewhere)
+    others = [j for j in range(len(names)) if j != i]
+    spec = ",".join([output] + [names[j] for j in others]) + "->" + kept
+    grad = np.einsum(spec, g, *[operands[j] for j in others])
+    grad = np.expand_dims(grad, tuple(k for k, c in enumerate(letters) if c not in elsewhere))
+    grad = np.broadcast_to(grad, tuple(sizes[c] for c in letters))
+    out = np.zeros(np.shape(x), dtype=np.result_type(x, g))
+    if len(letters) == len(target):
+        out[...] = grad
+    else:
+        np.einsum(f"{target}->{letters}", out)[...] = grad  # a writeable view of the diagonal
+    return out
 
 
 def mse_jvp(d: Any, a: Any, b: Any) -> Any:

@@ -228,7 +228,8 @@ rule("sct.runtime.zeros_like", "x", None)
 rule("builtins.len", "x", None)
 
 # ---- the same operations on arrays, where the scalar form would not do ----------
-on_arrays("**", 2, Rule("**", ("a", "b"), ("{b} * {a} ** ({b} - 1)", "{out} * numpy.log({a})"), broadcasts=True))
+# sct.arrays.log: a Python float for a Python base, so that `2.0 ** x` keeps a float32 x's dtype
+on_arrays("**", 2, Rule("**", ("a", "b"), ("{b} * {a} ** ({b} - 1)", "{out} * sct.arrays.log({a})"), broadcasts=True))
 on_arrays("sct.mse", 2, Rule(
     "sct.mse", ("yhat", "y"), (None, None), (),
     ("sct.arrays.mse_jvp({d}, {yhat}, {y})", "sct.arrays.mse_jvp({d}, {y}, {yhat})"),
@@ -241,7 +242,7 @@ ufunc("numpy.subtract", "a b", "1", "-1")
 ufunc("numpy.multiply", "a b", "{b}", "{a}")
 ufunc("numpy.divide", "a b", "1 / {b}", "-{out} / {b}")
 ufunc("numpy.negative", "x", "-1")
-ufunc("numpy.power", "a b", "{b} * {a} ** ({b} - 1)", "{out} * numpy.log({a})")
+ufunc("numpy.power", "a b", "{b} * {a} ** ({b} - 1)", "{out} * sct.arrays.log({a})")
 ufunc("numpy.square", "x", "2 * {x}")
 ufunc("numpy.reciprocal", "x", "-{out} * {out}")
 ufunc("numpy.sqrt", "x", "1 / (2 * {out})")
@@ -249,8 +250,9 @@ ufunc("numpy.exp", "x", "{out}")
 ufunc("numpy.expm1", "x", "{out} + 1")
 ufunc("numpy.log", "x", "1 / {x}")
 ufunc("numpy.log1p", "x", "1 / (1 + {x})")
-ufunc("numpy.log2", "x", "1 / ({x} * numpy.log(2))")
-ufunc("numpy.log10", "x", "1 / ({x} * numpy.log(10))")
+# math.log: a Python float (numpy.log(2) is a float64 scalar, which would widen a float32 x)
+ufunc("numpy.log2", "x", "1 / ({x} * math.log(2))")
+ufunc("numpy.log10", "x", "1 / ({x} * math.log(10))")
 ufunc("numpy.logaddexp", "a b", "numpy.exp({a} - {out})", "numpy.exp({b} - {out})")
 ufunc("numpy.sin", "x", "numpy.cos({x})")
 ufunc("numpy.cos", "x", "-numpy.sin({x})")
@@ -274,10 +276,13 @@ ufunc(
     "1 - sct.heaviside({x} - {lo})",
     "1 - sct.heaviside({hi} - {x})",
 )
-ufunc("numpy.where", "c a b", None, "{c}", "numpy.logical_not({c})")
+# where: the tangent in the result's dtype (a mask times a Python float would be float64)
+linear("numpy.where", "c a b", "", [None, "sct.arrays.where_jvp({c}, {d}, {out}, True)", "sct.arrays.where_jvp({c}, {d}, {out}, False)"],
+       [None, "sct.arrays.where_vjp({g}, {c}, {a}, True)", "sct.arrays.where_vjp({g}, {c}, {b}, False)"])
 ufunc("numpy.copy", "x", "1")
-ufunc("numpy.float64", "x", "1")
-ufunc("numpy.float32", "x", "1")
+# conversions: the tangent converted as the value is
+for _name in ("float64", "float32"):
+    linear(f"numpy.{_name}", "x", "", [f"numpy.{_name}({{d}})"], ["{g}"])
 
 # ---- NumPy: reductions (as functions and as methods), with axis and keepdims ----
 _R = "axis=None keepdims=False"
@@ -298,8 +303,10 @@ for _op in ("@", "numpy.matmul"):
     linear(_op, "a b", "", ["{d} @ {b}", "{a} @ {d}"], ["sct.arrays.matmul_vjp_a({g}, {a}, {b})", "sct.arrays.matmul_vjp_b({g}, {a}, {b})"])
 linear("numpy.dot", "a b", "", ["numpy.dot({d}, {b})", "numpy.dot({a}, {d})"],
        ["sct.arrays.dot_vjp_a({g}, {a}, {b})", "sct.arrays.dot_vjp_b({g}, {a}, {b})"])
-linear("numpy.outer", "a b", "", ["numpy.outer({d}, {b})", "numpy.outer({a}, {d})"], ["{g} @ {b}", "{a} @ {g}"])
-linear("numpy.inner", "a b", "", ["numpy.inner({d}, {b})", "numpy.inner({a}, {d})"], ["{g} * {b}", "{g} * {a}"])
+linear("numpy.outer", "a b", "", ["numpy.outer({d}, {b})", "numpy.outer({a}, {d})"],
+       ["sct.arrays.outer_vjp_a({g}, {a}, {b})", "sct.arrays.outer_vjp_b({g}, {a}, {b})"])
+linear("numpy.inner", "a b", "", ["numpy.inner({d}, {b})", "numpy.inner({a}, {d})"],
+       ["sct.arrays.inner_vjp_a({g}, {a}, {b})", "sct.arrays.inner_vjp_b({g}, {a}, {b})"])
 linear("numpy.trace", "x", "", ["numpy.trace({d})"], ["sct.arrays.trace_vjp({g}, {x})"])
 linear("numpy.linalg.norm", "x", "", ["sct.arrays.norm_jvp({d}, {x}, {out})"], ["{g} * {x} / {out}"])
 linear("numpy.linalg.inv", "x", "", ["-({out} @ {d} @ {out})"], ["-(numpy.swapaxes({out}, -1, -2) @ {g} @ numpy.swapaxes({out}, -1, -2))"])
@@ -334,9 +341,11 @@ for _n in range(1, 9):  # joins of one to eight arrays
         )
 
 # ---- NumPy: values that carry no derivative ----------------------------------------------
-for _name in ("shape", "ndim", "size", "zeros_like", "ones_like", "empty_like", "argmax", "argmin", "argsort",
-              "floor", "ceil", "round", "isnan", "isfinite", "heaviside"):
+for _name in ("shape", "ndim", "size", "zeros_like", "ones_like", "empty_like", "floor", "ceil", "isnan", "isfinite"):
     rule(f"numpy.{_name}", "x", None)
+rule("numpy.heaviside", "x h0", None, None)  # np.heaviside(x, 1.0): the value at 0 is its second argument
+for _name, _statics in (("argmax", "axis=None"), ("argmin", "axis=None"), ("argsort", "axis=-1"), ("round", "decimals=0")):
+    RULES[(f"numpy.{_name}", 1)] = Rule(f"numpy.{_name}", ("x",), (None,), (tuple(_statics.split("=")),))  # type: ignore[arg-type]
 
 # Names under which the same functions are reached.
 ALIASES: Mapping[str, str] = {

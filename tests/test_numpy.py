@@ -1,0 +1,518 @@
+"""Every NumPy rule, checked the same way: finite differences and the dot-product identity.
+
+Each case below is a small module function ``f`` written the way people write
+NumPy (function and method forms), its inputs (random, from a seed fixed by
+the case's name, inside the domain where the operation is smooth), and the
+rule-table keys it exercises. The rule table is iterated itself: a NumPy rule
+with no case fails :func:`test_every_numpy_rule_has_a_case`.
+
+Each case is checked three ways (:func:`check_arrays`):
+
+* the tangent along a random direction over every wrt array against a central
+  finite difference of the original function (float64, rtol 1e-6);
+* the adjoint against the tangent through the dot-product identity
+  ``<adjoint(x, w), v> == <w, tangent(x, v)>`` for a random seed ``w`` of the
+  result's shape (rtol 1e-10), every adjoint of its parameter's shape;
+* the same generated code on float32 inputs: tangents and adjoints stay
+  float32 (no silent upcast) and agree with the float64 derivatives.
+"""
+
+from __future__ import annotations
+
+import inspect
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pytest
+
+import sct
+from sct import ir, rules
+
+FD_STEP = 1e-6
+FD_RTOL = 1e-6
+DOT_RTOL = 1e-10
+F32_RTOL = 2e-3  # float32 derivatives against the float64 ones
+
+# ---- inputs ------------------------------------------------------------------------------------
+
+Gen = Callable[[np.random.Generator], Any]
+
+
+def U(*shape: int, lo: float = -1.0, hi: float = 1.0) -> Gen:
+    """A float64 array of ``shape`` (``()``: a 0-d array), uniform in [lo, hi]."""
+    return lambda r: np.asarray(r.uniform(lo, hi, size=shape))
+
+
+def P(*shape: int) -> Gen:
+    """Positive values, well away from 0 (log, sqrt, reciprocal, powers)."""
+    return U(*shape, lo=0.5, hi=2.0)
+
+
+def S(*shape: int, scale: float = 2.0) -> Gen:
+    """Distinct values, no two closer than far more than the finite-difference step, none near 0."""
+
+    def gen(r: np.random.Generator) -> Any:
+        n = int(np.prod(shape)) if shape else 1
+        cells = r.permutation(n) + 0.5 + r.uniform(-0.25, 0.25, size=n)  # distinct magnitudes
+        values = r.choice((-1.0, 1.0), size=n) * (0.1 + (scale - 0.1) * cells / n)
+        return values.reshape(shape)
+
+    return gen
+
+
+def F(lo: float = 0.5, hi: float = 1.5) -> Gen:
+    """A Python float."""
+    return lambda r: float(r.uniform(lo, hi))
+
+
+def M(n: int) -> Gen:
+    """A well-conditioned (diagonally dominant) n x n matrix."""
+    return lambda r: 2.0 * np.eye(n) + r.uniform(-0.4, 0.4, size=(n, n))
+
+
+def K(value: Any) -> Gen:
+    """A constant (an index array, a mask): not differentiated."""
+    return lambda r: np.asarray(value) if isinstance(value, list) else value
+
+
+# ---- the checks ----------------------------------------------------------------------------------
+
+
+def _is_float(value: Any) -> bool:
+    return isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f")
+
+
+def _scale(*arrays: Any) -> float:
+    return max([1.0] + [float(np.max(np.abs(a))) if np.size(a) else 0.0 for a in arrays])
+
+
+def _close(actual: Any, expected: Any, rtol: float) -> bool:
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    return actual.shape == expected.shape and bool(np.all(np.abs(actual - expected) <= rtol * _scale(actual, expected)))
+
+
+def _source(d: sct.Differentiated) -> str:
+    return f"\n--- tangent ---\n{d.tangent_source}\n--- adjoint ---\n{d.adjoint_source}"
+
+
+def _direction(r: np.random.Generator, value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return r.uniform(-1, 1, size=value.shape).astype(value.dtype)
+    return float(r.uniform(-1, 1))
+
+
+def _shifted(args: Sequence[Any], wrt_index: Sequence[int], v: Sequence[Any], t: float) -> list[Any]:
+    out = list(args)
+    for i, vi in zip(wrt_index, v):
+        out[i] = out[i] + t * vi
+    return out
+
+
+def _seed(r: np.random.Generator, value: Any) -> Any:
+    """A random adjoint of the result: an array of its shape and dtype, a float for a scalar."""
+    if np.ndim(value) == 0:
+        w = float(r.uniform(0.5, 1.5))
+        return np.float32(w) if np.result_type(value) == np.float32 else w
+    return r.uniform(-1, 1, size=np.shape(value)).astype(np.result_type(value))
+
+
+def _inner(a: Any, b: Any) -> float:
+    return float(np.sum(np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)))
+
+
+def check_arrays(d: sct.Differentiated, args: Sequence[Any], r: np.random.Generator) -> tuple[Any, tuple[Any, ...]]:
+    """Tangent vs central differences, adjoint vs tangent; returns (tangent, adjoints) along v, w."""
+    params = list(inspect.signature(d.fn).parameters)
+    index = [params.index(p) for p in d.wrt]
+    v = [_direction(r, args[i]) for i in index]
+    expected = d.fn(*args)
+    value, dot = d.tangent(*args, *v)
+    assert np.array_equal(value, expected), f"tangent's value {value!r} != f(...) = {expected!r}{_source(d)}"
+    assert np.shape(dot) == np.shape(value), f"tangent of shape {np.shape(dot)} for a value of {np.shape(value)}{_source(d)}"
+    plus = d.fn(*_shifted(args, index, v, FD_STEP))
+    minus = d.fn(*_shifted(args, index, v, -FD_STEP))
+    fd = (np.asarray(plus, dtype=np.float64) - np.asarray(minus, dtype=np.float64)) / (2 * FD_STEP)
+    assert _close(dot, fd, FD_RTOL), f"tangent {dot!r}\ncentral difference {fd!r}{_source(d)}"
+    w = _seed(r, value)
+    grads = d.adjoint(*args, w)
+    assert isinstance(grads, tuple) and len(grads) == len(d.wrt), grads
+    for name, i, g in zip(d.wrt, index, grads):
+        assert np.shape(g) == np.shape(args[i]), f"{name}_bar of shape {np.shape(g)}, {name} of {np.shape(args[i])}{_source(d)}"
+    lhs = sum(_inner(g, vi) for g, vi in zip(grads, v))
+    rhs = _inner(w, dot)
+    scale = max(1.0, sum(abs(_inner(np.abs(g), np.abs(vi))) for g, vi in zip(grads, v)))
+    assert abs(lhs - rhs) <= DOT_RTOL * scale, f"<adjoint, v> = {lhs!r}, <w, tangent> = {rhs!r}{_source(d)}"
+    return dot, grads
+
+
+def check_float32(d: sct.Differentiated, args: Sequence[Any], r: np.random.Generator) -> None:
+    """The same code on float32 inputs: float32 tangents and adjoints, close to the float64 ones."""
+    params = list(inspect.signature(d.fn).parameters)
+    index = [params.index(p) for p in d.wrt]
+    v64 = [_direction(r, args[i]) for i in index]
+    args32 = [a.astype(np.float32) if _is_float(a) and isinstance(a, np.ndarray) else a for a in args]
+    v32 = [vi.astype(np.float32) if isinstance(vi, np.ndarray) else vi for vi in v64]
+    value64, dot64 = d.tangent(*args, *v64)
+    value32, dot32 = d.tangent(*args32, *v32)
+    if np.result_type(value32) == np.float32:
+        assert np.result_type(dot32) == np.float32, f"float32 value, {np.result_type(dot32)} tangent{_source(d)}"
+    assert _close(dot32, dot64, F32_RTOL), f"float32 tangent {dot32!r}, float64 {dot64!r}{_source(d)}"
+    w64 = _seed(r, value64)
+    w32 = np.float32(w64) if np.ndim(value32) == 0 else np.asarray(w64, dtype=np.result_type(value32))
+    grads64 = d.adjoint(*args, w64)
+    grads32 = d.adjoint(*args32, w32)
+    for name, i, g32, g64 in zip(d.wrt, index, grads32, grads64):
+        if isinstance(args32[i], np.ndarray):
+            assert np.result_type(g32) == np.float32, f"{name}_bar is {np.result_type(g32)} for a float32 {name}{_source(d)}"
+        assert _close(g32, g64, F32_RTOL), f"float32 {name}_bar {g32!r}, float64 {g64!r}{_source(d)}"
+
+
+# ---- the cases ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    id: str
+    source: str  # the body of f(params), or a whole module when it has its own imports
+    params: str
+    args: tuple[Gen, ...]
+    covers: tuple[tuple[str, int], ...] = ()
+    f32: bool = True
+
+    def module(self) -> str:
+        if self.source.lstrip().startswith(("import", "from")):
+            return self.source
+        body = "\n    ".join(self.source.strip().splitlines())
+        return f"import numpy as np\n\n\ndef f({self.params}):\n    {body}\n"
+
+    def inputs(self) -> list[Any]:
+        r = np.random.default_rng(zlib.crc32(self.id.encode()))
+        return [gen(r) for gen in self.args]
+
+
+CASES: list[Case] = []
+
+
+def case(id: str, source: str, params: str, *args: Gen, covers: Sequence[str | tuple[str, int]] = (), f32: bool = True) -> None:
+    keys = tuple(c if isinstance(c, tuple) else (c, 1) for c in covers)
+    CASES.append(Case(id, source, params, args, keys, f32))
+
+
+# -- elementwise, one argument: on a matrix, a 0-d array and a Python float
+UNARY = {
+    # name: (domain, alternative spelling people use, or None)
+    "negative": (U, "return -x"),
+    "square": (U, "return x ** 2"),
+    "reciprocal": (P, "return 1 / x"),
+    "sqrt": (P, "return x ** 0.5"),
+    "exp": (U, None),
+    "expm1": (U, None),
+    "log": (P, None),
+    "log1p": (P, None),
+    "log2": (P, None),
+    "log10": (P, None),
+    "sin": (U, None),
+    "cos": (U, None),
+    "tan": (U, None),
+    "arcsin": (lambda *s: U(*s, lo=-0.9, hi=0.9), None),
+    "arccos": (lambda *s: U(*s, lo=-0.9, hi=0.9), None),
+    "arctan": (U, None),
+    "sinh": (U, None),
+    "cosh": (U, None),
+    "tanh": (U, None),
+    "abs": (S, "return np.abs(x) * x"),
+    "sign": (S, "return np.sign(x) * x"),
+    "copy": (U, "return x.copy() * x"),
+    "float64": (U, None),
+}
+for _name, (_dom, _alt) in UNARY.items():
+    _key = (f"numpy.{_name}", 1)
+    case(f"{_name}-matrix", f"return np.{_name}(x)", "x", _dom(2, 3), covers=[_key])
+    case(f"{_name}-0d", f"return np.{_name}(x)", "x", _dom(), covers=[_key])
+    case(f"{_name}-float-composed", f"return np.sum(np.{_name}(x) * y)", "x, y", _dom(2, 3), U(3), covers=[_key])
+    if _alt is not None:
+        case(f"{_name}-as-written", _alt, "x", _dom(3, 2))
+
+
+# -- elementwise, two arguments: broadcasting edge cases
+BINARY = {
+    "add": ("a + b", U, U),
+    "subtract": ("a - b", U, U),
+    "multiply": ("a * b", U, U),
+    "divide": ("a / b", U, P),
+    "power": ("a ** b", P, U),
+    "logaddexp": (None, U, U),
+    "arctan2": (None, U, P),
+    "hypot": (None, U, P),
+    "maximum": (None, S, S),
+    "minimum": (None, S, S),
+}
+SHAPES = {
+    "same": ((2, 3), (2, 3)),
+    "row": ((2, 3), (3,)),
+    "column": ((2, 1), (1, 3)),
+    "0d": ((2, 3), ()),
+    "0d-first": ((), (3,)),
+    "size-1": ((1,), (4,)),
+    "3d": ((2, 1, 3), (4, 1)),
+}
+for _name, (_op, _da, _db) in BINARY.items():
+    _key = (f"numpy.{_name}", 2)
+    for _sid, (_sa, _sb) in SHAPES.items():
+        _ga, _gb = _da(*_sa), _db(*_sb)  # maximum, minimum: no tie (ties are tested below)
+        case(f"{_name}-{_sid}", f"return np.{_name}(a, b)", "a, b", _ga, _gb, covers=[_key])
+    case(f"{_name}-float-array", f"return np.{_name}(a, b)", "a, b", F(), _db(2, 3), covers=[_key])
+    case(f"{_name}-array-float", f"return np.{_name}(a, b)", "a, b", _da(2, 3), F(), covers=[_key])
+    case(f"{_name}-repeated", f"return np.{_name}(a, a) + a", "a", P(2, 3), covers=[_key])
+    if _op is not None:
+        _sym = _op.split()[1]
+        case(f"operator{_sym}-broadcast", f"return np.sum({_op})", "a, b", _da(2, 3), _db(3,), covers=[(_sym, 2)])
+        case(f"operator{_sym}-float", f"return np.exp({_op})", "a, b", _da(2, 3), F(), covers=[(_sym, 2)])
+
+case("clip", "return np.clip(x, lo, hi)", "x, lo, hi", K(np.array([-1.5, -0.3, 0.2, 0.9, 1.7, -2.2])), F(-1.0, -0.8),
+     F(1.0, 1.2), covers=[("numpy.clip", 3)])
+case("clip-arrays", "return np.clip(x, lo, hi) * x", "x, lo, hi", K(np.array([[-1.5, 0.3], [0.2, 1.9]])),
+     K(np.array([-1.0, 0.0])), K(np.array([[1.0], [1.5]])), covers=[("numpy.clip", 3)])
+case("where", "return np.where(x > 0, x * y, y - x)", "x, y", S(2, 3), U(3), covers=[("numpy.where", 3)])
+case("where-scalar", "return np.where(x > 0, x, 0.0)", "x", S(4), covers=[("numpy.where", 3)])
+case("where-mask", "return np.where(m, a, b)", "m, a, b", K(np.array([True, False, True])), U(2, 3), F(),
+     covers=[("numpy.where", 3)])
+case("mse-arrays", "import numpy as np\nimport sct\n\n\ndef f(yhat, y):\n    return sct.mse(np.tanh(yhat), y)\n",
+     "", U(5), U(5), covers=[("sct.mse", 2)])
+case("mse-broadcast", "import numpy as np\nfrom sct import mse\n\n\ndef f(yhat, y):\n    return mse(np.exp(yhat), y)\n",
+     "", U(2, 3), F(), covers=[("sct.mse", 2)])
+case("power-operator-arrays", "return np.sum(a ** b)", "a, b", P(2, 3), U(2, 3), covers=[("**", 2)])
+
+# -- reductions
+for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std"):
+    _key = (f"numpy.{_name}", 1)
+    _dom = S if _name in ("max", "min", "amax", "amin") else (P if _name == "prod" else U)
+    for _kw in ("", "axis=0", "axis=-1", "axis=(0, 2)", "axis=1, keepdims=True", "keepdims=True", "axis=None"):
+        _args = f"x, {_kw}" if _kw else "x"
+        _sid = _kw.replace(" ", "").replace("=", "").replace(",", "-").replace("(", "").replace(")", "") or "all"
+        case(f"{_name}-{_sid}", f"return np.{_name}({_args})", "x", _dom(2, 3, 4), covers=[_key])
+    if _name != "std":  # std is not differentiable where it is 0, as it always is on one element
+        case(f"{_name}-0d", f"return np.{_name}(x)", "x", _dom(), covers=[_key])
+    case(f"{_name}-vector", f"return np.{_name}(x) * x", "x", _dom(5), covers=[_key])
+    if not _name.startswith("a"):
+        case(f"{_name}-method", f"return x.{_name}()", "x", _dom(3, 4), covers=[_key])
+        case(f"{_name}-method-axis", f"return x.{_name}(axis=1) + x.{_name}(0).sum()", "x", _dom(3, 4), covers=[_key])
+        case(f"{_name}-method-keepdims", f"return x - x.{_name}(axis=-1, keepdims=True)", "x", _dom(3, 4), covers=[_key])
+case("sum-positional-axis", "return np.sum(x, 1)", "x", U(3, 4), covers=["numpy.sum"])
+case("var-ddof", "return np.var(x, ddof=1) + x.var(axis=0, ddof=1).sum()", "x", U(4, 3), covers=["numpy.var"])
+case("std-ddof", "return np.std(x, axis=1, ddof=1)", "x", U(4, 3), covers=["numpy.std"])
+case("softmax", "z = x - np.max(x, axis=-1, keepdims=True)\ne = np.exp(z)\nreturn e / np.sum(e, axis=-1, keepdims=True)",
+     "x", S(3, 4), covers=["numpy.max", "numpy.exp", "numpy.sum"])
+
+# -- linear algebra
+for _sid, (_sa, _sb) in {
+    "vv": ((3,), (3,)), "mv": ((2, 3), (3,)), "vm": ((3,), (3, 2)), "mm": ((2, 3), (3, 4)),
+    "batched": ((2, 3, 4), (4, 5)), "batched-both": ((2, 3, 4), (1, 4, 2)), "batched-vector": ((2, 3, 4), (4,)),
+    "vector-batched": ((3,), (2, 3, 4)),
+}.items():
+    case(f"matmul-operator-{_sid}", "return a @ b", "a, b", U(*_sa), U(*_sb), covers=[("@", 2)])
+    case(f"matmul-{_sid}", "return np.matmul(a, b)", "a, b", U(*_sa), U(*_sb), covers=[("numpy.matmul", 2)])
+for _sid, (_sa, _sb) in {"vv": ((3,), (3,)), "mv": ((2, 3), (3,)), "vm": ((3,), (3, 2)), "mm": ((2, 3), (3, 4)),
+                         "scalar": ((), (2, 3)), "scalar-second": ((2, 3), ())}.items():
+    case(f"dot-{_sid}", "return np.dot(a, b)", "a, b", U(*_sa), U(*_sb), covers=[("numpy.dot", 2)])
+case("dot-method", "return a.dot(b)", "a, b", U(2, 3), U(3), covers=[("numpy.dot", 2)])
+case("dot-float", "return np.dot(a, b)", "a, b", F(), U(3), covers=[("numpy.dot", 2)])
+case("outer", "return np.outer(a, b)", "a, b", U(3), U(4), covers=[("numpy.outer", 2)])
+case("outer-matrices", "return np.outer(a, b)", "a, b", U(2, 2), U(3), covers=[("numpy.outer", 2)])
+case("inner", "return np.inner(a, b)", "a, b", U(3), U(3), covers=[("numpy.inner", 2)])
+case("inner-matrices", "return np.inner(a, b)", "a, b", U(2, 3), U(4, 3), covers=[("numpy.inner", 2)])
+case("inner-scalar", "return np.inner(a, b)", "a, b", U(), U(3), covers=[("numpy.inner", 2)])
+case("trace", "return np.trace(x)", "x", U(3, 3), covers=["numpy.trace"])
+case("trace-rectangular", "return np.trace(x) * x", "x", U(2, 3), covers=["numpy.trace"])
+case("trace-method", "return x.trace()", "x", U(3, 3), covers=["numpy.trace"])
+case("norm-vector", "return np.linalg.norm(x)", "x", U(4), covers=["numpy.linalg.norm"])
+case("norm-matrix", "return np.linalg.norm(x) * x", "x", U(3, 2), covers=["numpy.linalg.norm"])
+case("inv", "return np.linalg.inv(a)", "a", M(3), covers=["numpy.linalg.inv"])
+case("inv-sum", "return np.sum(np.linalg.inv(a) * b)", "a, b", M(3), U(3, 3), covers=["numpy.linalg.inv"])
+case("det", "return np.linalg.det(a)", "a", M(3), covers=["numpy.linalg.det"])
+case("det-2", "return np.linalg.det(a * b)", "a, b", M(2), P(), covers=["numpy.linalg.det"])
+case("solve-vector", "return np.linalg.solve(a, b)", "a, b", M(3), U(3), covers=[("numpy.linalg.solve", 2)])
+case("solve-matrix", "return np.linalg.solve(a, b)", "a, b", M(3), U(3, 2), covers=[("numpy.linalg.solve", 2)])
+case("einsum-matmul", 'return np.einsum("ij,jk->ik", a, b)', "a, b", U(2, 3), U(3, 4), covers=[("numpy.einsum", 2)])
+case("einsum-dot", 'return np.einsum("i,i->", a, b)', "a, b", U(4), U(4), covers=[("numpy.einsum", 2)])
+case("einsum-column-sums", 'return np.einsum("ij->j", a)', "a", U(3, 4), covers=[("numpy.einsum", 1)])
+case("einsum-transpose", 'return np.einsum("ij->ji", a)', "a", U(3, 4), covers=[("numpy.einsum", 1)])
+case("einsum-trace", 'return np.einsum("ii->", a)', "a", U(3, 3), covers=[("numpy.einsum", 1)])
+case("einsum-diagonal", 'return np.einsum("ii->i", a)', "a", U(3, 3), covers=[("numpy.einsum", 1)])
+case("einsum-outer-sum", 'return np.einsum("ij,k->ik", a, b)', "a, b", U(2, 3), U(4), covers=[("numpy.einsum", 2)])
+case("einsum-three", 'return np.einsum("ij,jk,kl->il", a, b, c)', "a, b, c", U(2, 3), U(3, 4), U(4, 2),
+     covers=[("numpy.einsum", 3)])
+case("einsum-four", "return np.einsum('i,ij,jk,k->', a, b, c, d)", "a, b, c, d", U(2), U(2, 3), U(3, 4), U(4),
+     covers=[("numpy.einsum", 4)])
+case("einsum-repeated", 'return np.einsum("ij,ij->i", a, a)', "a", U(3, 4), covers=[("numpy.einsum", 2)])
+
+# -- shapes
+case("T", "return x.T * y", "x, y", U(3, 2), U(3), covers=["numpy.transpose"])
+case("transpose", "return np.transpose(x)", "x", U(2, 3), covers=["numpy.transpose"])
+case("transpose-axes", "return np.transpose(x, (1, 2, 0))", "x", U(2, 3, 4), covers=["numpy.transpose"])
+case("transpose-axes-keyword", "return np.transpose(x, axes=(2, 0, 1))", "x", U(2, 3, 4), covers=["numpy.transpose"])
+case("transpose-method", "return x.transpose(1, 0, 2) + x.transpose((1, 0, 2))", "x", U(2, 3, 4), covers=["numpy.transpose"])
+case("reshape", "return np.reshape(x, (3, 2))", "x", U(2, 3), covers=["numpy.reshape"])
+case("reshape-method", "return x.reshape(2, 3) @ x.reshape((3, 2))", "x", U(6), covers=["numpy.reshape"])
+case("reshape-minus-one", "return x.reshape(-1) * np.reshape(x, (-1, 1)).sum()", "x", U(2, 3), covers=["numpy.reshape"])
+case("ravel", "return np.ravel(x) * x.ravel()", "x", U(2, 3), covers=["numpy.ravel"])
+case("flatten", "return x.flatten()", "x", U(2, 3), covers=["numpy.ravel"])
+case("squeeze", "return np.squeeze(x)", "x", U(1, 3, 1), covers=["numpy.squeeze"])
+case("squeeze-axis", "return np.squeeze(x, axis=0) + x.squeeze(2).sum()", "x", U(1, 3, 1), covers=["numpy.squeeze"])
+case("squeeze-method", "return x.squeeze()", "x", U(3, 1), covers=["numpy.squeeze"])
+case("expand-dims", "return np.expand_dims(x, 0) * np.expand_dims(x, axis=-1)", "x", U(3), covers=["numpy.expand_dims"])
+case("expand-dims-tuple", "return np.expand_dims(x, (0, 2))", "x", U(3, 2), covers=["numpy.expand_dims"])
+for _n in range(1, 9):
+    _names = ", ".join(f"a{i}" for i in range(_n))
+    _gens = [U(2, i + 1) for i in range(_n)]
+    case(f"concatenate-{_n}", f"return np.concatenate(({_names},), axis=1)", _names, *_gens, covers=[("numpy.concatenate", _n)])
+    _gens = [U(2, 3) for _ in range(_n)]
+    case(f"stack-{_n}", f"return np.stack([{_names}], axis=-1)", _names, *_gens, covers=[("numpy.stack", _n)])
+case("concatenate-default-axis", "return np.concatenate((a, b, a))", "a, b", U(2, 3), U(1, 3), covers=[("numpy.concatenate", 3)])
+case("concatenate-negative-axis", "return np.concatenate([a, b], axis=-1)", "a, b", U(2, 3), U(2, 1), covers=[("numpy.concatenate", 2)])
+case("concatenate-vectors", "return np.concatenate((a, 2 * a, b))", "a, b", U(3), U(2), covers=[("numpy.concatenate", 3)])
+case("stack-default-axis", "return np.stack((a, b))", "a, b", U(3), U(3), covers=[("numpy.stack", 2)])
+case("stack-axis-1", "return np.stack((a, b, a * b), axis=1)", "a, b", U(2, 3), U(2, 3), covers=[("numpy.stack", 3)])
+case("stack-constant", "return np.stack((a, np.zeros(3)))", "a", U(3), covers=[("numpy.stack", 2)])
+
+# -- indexing reads
+INDEXING = {
+    "integer": ("x[1]", U(3, 4)),
+    "negative": ("x[-1] * x[-2]", U(4)),
+    "slice": ("x[1:3]", U(5)),
+    "slice-step": ("x[::2] + x[1::2]", U(6)),
+    "reversed": ("x[::-1] * x", U(5)),
+    "negative-slice": ("x[-3:-1]", U(5)),
+    "tuple": ("x[1, ::2]", U(3, 4)),
+    "column": ("x[:, 2]", U(3, 4)),
+    "none": ("x[:, None] * x[None, :]", U(3)),
+    "newaxis": ("x[np.newaxis, 1:3, np.newaxis]", U(4)),
+    "ellipsis": ("x[..., 0]", U(2, 3, 2)),
+    "element": ("x[1, 2] * x", U(3, 4)),
+    "0d": ("x[()] * x", U()),
+    "index-array": ("x[idx]", U(5), K([0, 3, 3, 1, 3])),
+    "index-array-2d": ("x[:, idx]", U(2, 4), K([3, 3, 0])),
+    "mask": ("x[m]", U(5), K(np.array([True, False, True, True, False]))),
+    "mask-computed": ("np.sum(x[x > 0] ** 2)", S(6)),
+    "argmax": ("x[np.argmax(x)] * np.sum(x)", S(5)),
+}
+for _sid, (_expr, *_gens) in INDEXING.items():
+    _params = "x, idx" if "idx" in _expr else ("x, m" if "[m]" in _expr else "x")
+    case(f"getitem-{_sid}", f"return {_expr}", _params, *_gens, covers=["getitem"])
+
+# -- values that carry no derivative
+case("shape", "n = x.shape[0]\nreturn np.sum(x) / n + x.shape[1] * x[0, 0]", "x", U(3, 4), covers=["numpy.shape"])
+case("np-shape", "return x * np.shape(x)[0]", "x", U(3), covers=["numpy.shape"])
+case("ndim", "return x * x.ndim + np.ndim(x)", "x", U(3), covers=["numpy.ndim"])
+case("size", "return np.sum(x) / x.size + np.size(x)", "x", U(2, 3), covers=["numpy.size"])
+case("len", "return x.sum() / len(x)", "x", U(4, 2), covers=[("builtins.len", 1)])
+case("zeros-like", "return np.zeros_like(x) + x * 2", "x", U(3), covers=["numpy.zeros_like"])
+case("ones-like", "return np.ones_like(x) / x", "x", P(3), covers=["numpy.ones_like"])
+case("empty-like", "e = np.empty_like(x)\nreturn x * e.size", "x", U(3), covers=["numpy.empty_like"])
+case("argmax-argmin", "i = np.argmax(x)\nj = np.argmin(x)\nreturn x[i] - x[j]", "x", S(5), covers=["numpy.argmax", "numpy.argmin"])
+case("argmax-axis", "i = np.argmax(x, axis=0)\nreturn x[i, np.arange(3)]", "x", S(4, 3), covers=["numpy.argmax"])
+case("argsort", "order = np.argsort(x)\nreturn x[order] * np.arange(4)", "x", S(4), covers=["numpy.argsort"])
+case("argsort-axis", "order = np.argsort(x, axis=0)\nreturn x[order[0], np.arange(3)]", "x", S(4, 3), covers=["numpy.argsort"])
+case("floor-ceil-round", "return x * (np.floor(x) + np.ceil(x) + np.round(x) + np.round(x, 1))", "x",
+     K(np.array([0.33, 1.61, -0.72, 2.24])), covers=["numpy.floor", "numpy.ceil", "numpy.round"])
+case("isnan-isfinite", "return np.where(np.isnan(x), 0.0, x) * np.isfinite(x)", "x", U(4),
+     covers=["numpy.isnan", "numpy.isfinite"])
+case("heaviside", "return np.heaviside(x, 1.0) * x", "x", S(4), covers=[("numpy.heaviside", 2)])
+
+# -- fresh arrays (reads only)
+case("zeros", "return np.zeros(3) + x", "x", U(3))
+case("zeros-shape", "return np.ones(x.shape) * x + np.zeros((2, 3))", "x", U(2, 3))
+case("empty", "e = np.empty(x.shape)\nreturn x * e.ndim", "x", U(3))
+case("eye", "return np.eye(3) @ x", "x", U(3, 2))
+case("copy-method", "y = x.copy()\nreturn y * x", "x", U(3))
+case("arange-linspace", "return x * np.arange(3) + np.linspace(0.0, 1.0, 3)", "x", U(3))
+case("loop-over-rows", "s = 0.0\nfor i in range(x.shape[0]):\n    s = s + np.sum(x[i] * x[i])\nreturn s", "x", U(3, 2))
+case("loop-over-len", "s = x[0]\nfor i in range(1, len(x)):\n    s = s * x[i]\nreturn s", "x", P(4))
+
+# -- imports
+case("import-numpy", "import numpy\n\n\ndef f(x):\n    return numpy.sum(numpy.exp(x))\n", "", U(3), covers=["numpy.sum"])
+case("from-numpy-import", "from numpy import exp, sum\n\n\ndef f(x):\n    return sum(exp(x) * x)\n", "", U(3),
+     covers=["numpy.sum", "numpy.exp"])
+case("from-numpy-import-as", "from numpy import tanh as th\n\n\ndef f(x):\n    return th(x).sum()\n", "", U(3),
+     covers=["numpy.tanh"])
+case("import-numpy-linalg", "import numpy as np\nfrom numpy import linalg\n\n\ndef f(a):\n    return linalg.det(a)\n", "",
+     M(2), covers=["numpy.linalg.det"])
+case("import-numpy-linalg-as", "import numpy.linalg as la\n\n\ndef f(a):\n    return la.norm(a)\n", "",
+     U(3), covers=["numpy.linalg.norm"])
+
+# -- models
+case("mlp", "h = np.tanh(x @ W1 + b1)\nyhat = h @ W2 + b2\nreturn np.mean((yhat - y) ** 2)", "W1, b1, W2, b2, x, y",
+     U(3, 4), U(4), U(4, 1), U(1), U(5, 3), U(5, 1))
+case("logistic", "z = x @ w + b\np = 1 / (1 + np.exp(-z))\nreturn -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))",
+     "w, b, x, y", U(3), F(), U(6, 3), K(np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])))
+case("softmax-cross-entropy",
+     "z = x @ W\nz = z - z.max(axis=1, keepdims=True)\nlogp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))\n"
+     "return -np.sum(logp * y) / x.shape[0]", "W, x, y", U(3, 4), U(5, 3), K(np.eye(4)[[0, 2, 1, 3, 3]]))
+
+
+CASE_PARAMS = [pytest.param(c, id=c.id) for c in CASES]
+
+
+def _differentiated(tmp_path: Any, c: Case) -> sct.Differentiated:
+    from helpers import load_module
+
+    return sct.differentiate(load_module(tmp_path, c.module()).f, wrt=None)
+
+
+def _float_wrt(d: sct.Differentiated, args: Sequence[Any]) -> list[str]:
+    params = list(inspect.signature(d.fn).parameters)
+    return [p for p, a in zip(params, args) if _is_float(a)]
+
+
+def _ops(d: sct.Differentiated) -> set[tuple[str, int]]:
+    return {(s.op, len(s.args)) for s in ir.walk(d.transformed.normalized.body) if isinstance(s, ir.Assign) and s.op}
+
+
+@pytest.mark.parametrize("c", CASE_PARAMS)
+def test_rule(tmp_path, c: Case) -> None:
+    from helpers import load_module
+
+    args = c.inputs()
+    fn = load_module(tmp_path, c.module()).f
+    d = sct.differentiate(fn, wrt=[p for p, a in zip(inspect.signature(fn).parameters, args) if _is_float(a)] or None)
+    missing = set(c.covers) - _ops(d)
+    assert not missing, f"case {c.id} does not exercise {missing}: {sorted(_ops(d))}"
+    r = np.random.default_rng(zlib.crc32(c.id.encode()) + 1)
+    check_arrays(d, args, r)
+    if c.f32:
+        check_float32(d, args, r)
+
+
+def numpy_rules() -> set[tuple[str, int]]:
+    keys = {k for k in rules.RULES if k[0].startswith("numpy.")}
+    keys |= {("@", 2), ("getitem", 1)}
+    keys |= {k for k, r in rules.RULES.items() if r.array is not None}
+    return keys
+
+
+def test_every_numpy_rule_has_a_case() -> None:
+    covered = {k for c in CASES for k in c.covers} | COVERED_BELOW
+    assert not numpy_rules() - covered, f"NumPy rules without a case: {sorted(numpy_rules() - covered)}"
+
+
+# ---- rules checked by a test of their own ------------------------------------------------------
+
+COVERED_BELOW = {("numpy.float32", 1)}
+
+
+def test_float32_conversion(load) -> None:
+    """np.float32(x) of a float64 x: a float32 value and tangent; the adjoint of x is float64 again.
+
+    (A central difference of a float32 result is meaningless, so the derivative is checked exactly.)
+    """
+    d = load("import numpy as np\n\n\ndef f(x):\n    return np.float32(x) * 2\n")
+    assert ("numpy.float32", 1) in _ops(d)
+    x, v, w = np.array([0.5, -1.25, 2.0]), np.array([1.0, 0.5, -3.0]), np.array([0.25, 1.0, -1.0], dtype=np.float32)
+    value, dot = d.tangent(x, v)
+    assert value.dtype == dot.dtype == np.float32
+    np.testing.assert_array_equal(dot, np.float32(2 * v))
+    (x_bar,) = d.adjoint(x, w)
+    assert x_bar.dtype == np.float64
+    np.testing.assert_array_equal(x_bar, 2 * w.astype(np.float64))
