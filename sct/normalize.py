@@ -75,7 +75,7 @@ class _Normalizer:
             q.startswith("numpy")
             for node in m.findall(fs.node.body, m.Name() | m.Attribute())
             for q in fs.file.qualified_names(node)
-        ) or bool(m.findall(fs.node.body, m.Subscript()))
+        )
         self.one_return = len(m.findall(fs.node.body, m.Return())) == 1
 
     def user_callee(self, node: cst.BaseExpression) -> Any:
