@@ -232,8 +232,25 @@ def where_vjp(g: Any, c: Any, x: Any, first: bool) -> Any:
     return unbroadcast(np.where(c, g, 0) if first else np.where(c, 0, g), x)
 
 
-def norm_jvp(d: Any, x: Any, out: Any) -> Any:
-    return np.sum(x * d) / out
+def _euclidean(x: Any, ord: Any, axis: Any) -> None:
+    """Refuse a norm that is not sqrt(sum(x * x)) (its derivative is not the one written here)."""
+    n = np.ndim(x) if axis is None else len(axis) if isinstance(axis, tuple) else 1
+    if not (ord is None or (ord == 2 and n == 1) or (ord == "fro" and n == 2)):
+        raise ValueError(
+            f"sct differentiates np.linalg.norm as a 2-norm or a Frobenius norm, not ord={ord!r} over {n} axes: "
+            "declare that norm with sct.primitive"
+        )
+
+
+def norm_jvp(d: Any, x: Any, out: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """The tangent of ``np.linalg.norm(x, ord, axis, keepdims)``, a 2-norm or a Frobenius norm."""
+    _euclidean(x, ord, axis)
+    return np.sum(x * d, axis=axis, keepdims=keepdims) / out
+
+
+def norm_vjp(g: Any, x: Any, out: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    _euclidean(x, ord, axis)
+    return x * _spread(np.asarray(g) / out, x, axis, keepdims)
 
 
 def solve_jvp_a(d: Any, a: Any, out: Any) -> Any:

@@ -308,7 +308,10 @@ linear("numpy.outer", "a b", "", ["numpy.outer({d}, {b})", "numpy.outer({a}, {d}
 linear("numpy.inner", "a b", "", ["numpy.inner({d}, {b})", "numpy.inner({a}, {d})"],
        ["sct.arrays.inner_vjp_a({g}, {a}, {b})", "sct.arrays.inner_vjp_b({g}, {a}, {b})"])
 linear("numpy.trace", "x", "", ["numpy.trace({d})"], ["sct.arrays.trace_vjp({g}, {x})"])
-linear("numpy.linalg.norm", "x", "", ["sct.arrays.norm_jvp({d}, {x}, {out})"], ["{g} * {x} / {out}"])
+# the 2-norm of vectors (along an axis) and the Frobenius norm of matrices, sqrt(sum(x * x)) both;
+# ord is bound (it is norm's second positional parameter) and any other ord is refused when run
+linear("numpy.linalg.norm", "x", "ord=None " + _R, ["sct.arrays.norm_jvp({d}, {x}, {out}, {ord}, " + _KW + ")"],
+       ["sct.arrays.norm_vjp({g}, {x}, {out}, {ord}, " + _KW + ")"])
 linear("numpy.linalg.inv", "x", "", ["-({out} @ {d} @ {out})"], ["-(numpy.swapaxes({out}, -1, -2) @ {g} @ numpy.swapaxes({out}, -1, -2))"])
 linear("numpy.linalg.det", "x", "", ["{out} * numpy.trace(numpy.linalg.solve({x}, {d}))"],
        ["{g} * {out} * numpy.swapaxes(numpy.linalg.inv({x}), -1, -2)"])

@@ -20,6 +20,7 @@ Each case is checked three ways (:func:`check_arrays`):
 from __future__ import annotations
 
 import inspect
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -127,6 +128,7 @@ def check_arrays(d: sct.Differentiated, args: Sequence[Any], r: np.random.Genera
     params = list(inspect.signature(d.fn).parameters)
     index = [params.index(p) for p in d.wrt]
     v = [_direction(r, args[i]) for i in index]
+    before = [np.copy(a) for a in args] + [np.copy(vi) for vi in v]
     expected = d.fn(*args)
     value, dot = d.tangent(*args, *v)
     assert np.array_equal(value, expected), f"tangent's value {value!r} != f(...) = {expected!r}{_source(d)}"
@@ -136,8 +138,11 @@ def check_arrays(d: sct.Differentiated, args: Sequence[Any], r: np.random.Genera
     fd = (np.asarray(plus, dtype=np.float64) - np.asarray(minus, dtype=np.float64)) / (2 * FD_STEP)
     assert _close(dot, fd, FD_RTOL), f"tangent {dot!r}\ncentral difference {fd!r}{_source(d)}"
     w = _seed(r, value)
+    w_before = np.copy(w)
     grads = d.adjoint(*args, w)
     assert isinstance(grads, tuple) and len(grads) == len(d.wrt), grads
+    for old, new in zip(before + [w_before], list(args) + v + [w]):
+        assert np.array_equal(old, new), f"generated code changed an argument in place{_source(d)}"
     for name, i, g in zip(d.wrt, index, grads):
         assert np.shape(g) == np.shape(args[i]), f"{name}_bar of shape {np.shape(g)}, {name} of {np.shape(args[i])}{_source(d)}"
     lhs = sum(_inner(g, vi) for g, vi in zip(grads, v))
@@ -329,6 +334,11 @@ case("trace-rectangular", "return np.trace(x) * x", "x", U(2, 3), covers=["numpy
 case("trace-method", "return x.trace()", "x", U(3, 3), covers=["numpy.trace"])
 case("norm-vector", "return np.linalg.norm(x)", "x", U(4), covers=["numpy.linalg.norm"])
 case("norm-matrix", "return np.linalg.norm(x) * x", "x", U(3, 2), covers=["numpy.linalg.norm"])
+case("norm-rows", "return np.linalg.norm(x, axis=1)", "x", U(3, 2), covers=["numpy.linalg.norm"])
+case("norm-keepdims", "return x / np.linalg.norm(x, axis=-1, keepdims=True)", "x", U(3, 2), covers=["numpy.linalg.norm"])
+case("norm-ord-2", "return np.linalg.norm(x, 2)", "x", U(4), covers=["numpy.linalg.norm"])
+case("norm-fro", 'return np.linalg.norm(x, "fro")', "x", U(2, 3), covers=["numpy.linalg.norm"])
+case("norm-3d-axes", "return np.linalg.norm(x, axis=(1, 2))", "x", U(2, 3, 2), covers=["numpy.linalg.norm"])
 case("inv", "return np.linalg.inv(a)", "a", M(3), covers=["numpy.linalg.inv"])
 case("inv-sum", "return np.sum(np.linalg.inv(a) * b)", "a, b", M(3), U(3, 3), covers=["numpy.linalg.inv"])
 case("det", "return np.linalg.det(a)", "a", M(3), covers=["numpy.linalg.det"])
@@ -516,3 +526,191 @@ def test_float32_conversion(load) -> None:
     (x_bar,) = d.adjoint(x, w)
     assert x_bar.dtype == np.float64
     np.testing.assert_array_equal(x_bar, 2 * w.astype(np.float64))
+
+
+def test_norm_refuses_an_ord_it_does_not_differentiate(load) -> None:
+    """ord=1 is not sqrt(sum(x * x)): the generated code refuses it rather than return its wrong derivative."""
+    d = load("import numpy as np\n\n\ndef f(x):\n    return np.linalg.norm(x, 1)\n")
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(ValueError, match="not ord=1"):
+        d.tangent(x, x)
+    with pytest.raises(ValueError, match="not ord=1"):
+        d.adjoint(x, 1.0)
+
+
+# ---- kinks: ties and boundaries, exactly ------------------------------------------------------
+
+A = np.array([1.0, 2.0, 3.0])
+B = np.array([1.0, 0.0, 5.0])  # a tie in the first element
+
+TIES = [
+    # (id, body of f, arguments, seed, expected adjoints): the first of equal values gets the derivative
+    ("maximum", "return np.maximum(a, b)", (A, B), np.ones(3), ([1.0, 1.0, 0.0], [0.0, 0.0, 1.0])),
+    ("minimum", "return np.minimum(a, b)", (A, B), np.ones(3), ([1.0, 0.0, 1.0], [0.0, 1.0, 0.0])),
+    ("maximum-scalar", "return np.maximum(a, 2.0)", (A,), np.ones(3), ([0.0, 1.0, 1.0],)),
+    ("maximum-relu", "return np.maximum(a - 2.0, 0.0)", (A,), np.ones(3), ([0.0, 1.0, 1.0],)),
+    ("max", "return np.max(x)", (np.array([3.0, 1.0, 3.0, 2.0]),), 1.0, ([1.0, 0.0, 0.0, 0.0],)),
+    ("min-method", "return x.min()", (np.array([2.0, 1.0, 3.0, 1.0]),), 1.0, ([0.0, 1.0, 0.0, 0.0],)),
+    ("amax", "return np.amax(x)", (np.array([3.0, 3.0]),), 2.0, ([2.0, 0.0],)),
+    ("max-axis-0", "return x.max(axis=0)", (np.array([[1.0, 5.0], [1.0, 5.0], [0.0, 5.0]]),), np.array([1.0, 2.0]),
+     ([[1.0, 2.0], [0.0, 0.0], [0.0, 0.0]],)),
+    ("min-keepdims", "return np.min(x, axis=1, keepdims=True)", (np.array([[1.0, 1.0, 2.0], [0.0, 3.0, 0.0]]),),
+     np.array([[1.0], [2.0]]), ([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0]],)),
+    ("max-tuple-axis", "return np.max(x, axis=(0, 2))", (np.ones((2, 2, 2)),), np.array([1.0, 2.0]),
+     ([[[1.0, 0.0], [2.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]],)),
+    ("clip-boundaries", "return np.clip(x, -1.0, 1.0)", (np.array([-1.0, 0.0, 1.0, 2.0]),), np.ones(4),
+     ([1.0, 1.0, 1.0, 0.0],)),
+    ("abs-at-0", "return np.abs(x)", (np.array([0.0, -1.0, 2.0]),), np.ones(3), ([0.0, -1.0, 1.0],)),
+]
+
+
+@pytest.mark.parametrize("body, args, seed, expected", [pytest.param(*t[1:], id=t[0]) for t in TIES])
+def test_ties_go_to_the_first(load, body: str, args: tuple, seed: Any, expected: tuple) -> None:
+    params = ", ".join(p for p in ("a", "b", "x") if re.search(rf"\b{p}\b", body))
+    d = load(f"import numpy as np\n\n\ndef f({params}):\n    {body}\n")
+    grads = d.adjoint(*args, seed)
+    assert len(grads) == len(expected)
+    for g, e in zip(grads, expected):
+        np.testing.assert_array_equal(g, np.asarray(e))
+    # forward mode agrees, element by element: the tangent along each unit direction
+    flat = [np.asarray(a).ravel() for a in args]
+    for k, a in enumerate(args):
+        for j in range(np.size(a)):
+            dots = [np.zeros_like(b) for b in args]
+            dots[k].ravel()[j] = 1.0
+            _, dot = d.tangent(*args, *dots)
+            assert float(np.sum(np.asarray(seed) * dot)) == np.asarray(expected[k]).ravel()[j], (k, j, flat)
+
+
+@pytest.mark.parametrize("h0, expected", [(1, ([1.0, 1.0, 0.0], [0.0, 0.0, 1.0])), (0.5, ([0.5, 1.0, 0.0], [0.5, 0.0, 1.0])),
+                                           (0, ([0.0, 1.0, 0.0], [1.0, 0.0, 1.0]))])
+def test_maximum_ties_follow_heaviside0(load, h0: float, expected: tuple) -> None:
+    """np.maximum is written with sct.heaviside, so the kink convention (sct.kinks) decides its ties."""
+    fn = load("import numpy as np\n\n\ndef f(a, b):\n    return np.maximum(a, b)\n").fn
+    d = sct.differentiate(fn, heaviside0=h0)
+    grads = d.adjoint(A, B, np.ones(3))
+    for g, e in zip(grads, expected):
+        np.testing.assert_array_equal(g, e)
+    np.testing.assert_array_equal(d.tangent(A, B, np.ones(3), np.zeros(3))[1], expected[0])
+
+
+# ---- values that pass no derivative: exactly zero --------------------------------------------------
+
+NO_DERIVATIVE = {
+    # op: an expression of x whose derivative through op is zero
+    "numpy.sign": "np.sign(x)",
+    "numpy.floor": "np.floor(x)",
+    "numpy.ceil": "np.ceil(x)",
+    "numpy.round": "np.round(x, 1)",
+    "numpy.heaviside": "np.heaviside(x, 0.5)",
+    "numpy.isnan": "np.isnan(x)",
+    "numpy.isfinite": "np.isfinite(x)",
+    "numpy.zeros_like": "np.zeros_like(x)",
+    "numpy.ones_like": "np.ones_like(x)",
+    "numpy.argmax": "np.argmax(x)",
+    "numpy.argmin": "np.argmin(x, axis=0)",
+    "numpy.argsort": "np.argsort(x)",
+    "numpy.shape": "np.shape(x)[0]",
+    "numpy.ndim": "x.ndim",
+    "numpy.size": "x.size",
+}
+
+
+@pytest.mark.parametrize("op, expr", list(NO_DERIVATIVE.items()))
+def test_no_derivative_passes_exactly_zero(load, op: str, expr: str) -> None:
+    d = load(f"import numpy as np\n\n\ndef f(x, y):\n    t = {expr}\n    return t * y\n")
+    assert any(o == op for o, _ in _ops(d)), _ops(d)
+    x, y = np.array([0.3, -1.2, 2.6]), np.array([1.5, -0.5, 2.0])
+    _, dot = d.tangent(x, y, np.ones(3), np.zeros(3))
+    np.testing.assert_array_equal(dot, np.zeros_like(dot))
+    x_bar, _ = d.adjoint(x, y, np.ones(3))
+    assert x_bar.shape == x.shape and x_bar.dtype == x.dtype
+    np.testing.assert_array_equal(x_bar, np.zeros(3))
+
+
+# ---- parameters, seeds and dtypes ------------------------------------------------------------------
+
+
+def test_unused_and_excluded_array_parameters(load) -> None:
+    """An unused array parameter gets zeros of its shape and dtype; one outside wrt gets nothing."""
+    source = "import numpy as np\n\n\ndef f(x, y, z):\n    return np.sum(x * z)\n"
+    d = load(source)
+    x, y, z = np.ones((2, 3)), np.ones(4, dtype=np.float32), np.arange(3.0)
+    x_bar, y_bar, z_bar = d.grad(x, y, z)
+    np.testing.assert_array_equal(x_bar, np.broadcast_to(z, (2, 3)))
+    assert y_bar.shape == (4,) and y_bar.dtype == np.float32 and not y_bar.any()
+    np.testing.assert_array_equal(z_bar, [2.0, 2.0, 2.0])
+    only = load(source, wrt=("z",))
+    (z_bar,) = only.grad(x, y, z)
+    np.testing.assert_array_equal(z_bar, [2.0, 2.0, 2.0])
+    assert only.tangent(x, y, z, np.ones(3))[1] == 6.0
+
+
+def test_grad_of_float32_stays_float32(load) -> None:
+    """grad seeds with the int 1: every adjoint keeps its parameter's float32."""
+    d = load("import numpy as np\n\n\ndef f(W, x, b):\n    return np.mean(np.tanh(x @ W + b) ** 2)\n")
+    W, x, b = (np.full(s, 0.3, dtype=np.float32) for s in ((3, 2), (4, 3), (2,)))
+    grads = d.grad(W, x, b)
+    assert [g.dtype for g in grads] == [np.float32] * 3
+    assert [g.shape for g in grads] == [(3, 2), (4, 3), (2,)]
+    grads64 = d.grad(W.astype(np.float64), x.astype(np.float64), b.astype(np.float64))
+    for g32, g64 in zip(grads, grads64):
+        np.testing.assert_allclose(g32, g64, rtol=1e-5)
+
+
+def test_python_float_parameter_gets_a_scalar_adjoint(load) -> None:
+    d = load("import numpy as np\n\n\ndef f(x, s):\n    return np.sum(np.exp(s * x))\n")
+    x = np.array([0.5, -1.0, 2.0])
+    x_bar, s_bar = d.grad(x, 0.5)
+    assert np.shape(s_bar) == () and x_bar.shape == (3,)
+    assert s_bar == pytest.approx(float(np.sum(x * np.exp(0.5 * x))), rel=1e-14)
+
+
+# ---- bad input: one located diagnostic -------------------------------------------------------------
+
+MARK = "‸"
+
+BAD = [
+    # (id, body of f(x) with the mark where the error points, error class, message, words the hint must hold)
+    ("np-fft", "return np.sum(‸np.fft.fft(x))", sct.errors.NoRuleError,
+     "`np.fft.fft` has no derivative rule and no Python source sct can read", ("sct.primitive(np.fft.fft)",)),
+    ("np-cumsum", "y = x * 2\n    return ‸np.cumsum(y)", sct.errors.NoRuleError,
+     "`np.cumsum` has no derivative rule and no Python source sct can read", ("sct.primitive(np.cumsum)",)),
+    ("cumsum-method", "return ‸x.cumsum()", sct.errors.NoRuleError,
+     "the array method `x.cumsum` has no derivative rule", ("sct.primitive", "sum")),
+    ("real", "return np.sum(‸x.real)", sct.errors.UnsupportedError,
+     "the attribute `x.real` is not supported", (".T", ".shape")),
+    ("norm-keyword", "return np.linalg.norm(x, ‸axes=0)", sct.errors.UnsupportedError,
+     "`np.linalg.norm` has no keyword `axes` sct knows", ("axis",)),
+    ("sum-keyword", "return np.sum(x, ‸where=x > 0)", sct.errors.UnsupportedError,
+     "`np.sum` has no keyword `where` sct knows", ("keepdims",)),
+    ("einsum-implicit", 'return ‸np.einsum("ij,jk", x, x)', sct.errors.UnsupportedError,
+     "`einsum` without explicit subscripts", ("->",)),
+    ("concatenate-name", "parts = x\n    return ‸np.concatenate(parts)", sct.errors.UnsupportedError,
+     "`np.concatenate` of something other than a literal tuple or list", ("np.concatenate((a, b), axis=0)",)),
+]
+
+
+@pytest.mark.parametrize("body, cls, message, hint", [pytest.param(*b[1:], id=b[0]) for b in BAD])
+def test_bad_input_is_located(tmp_path, body: str, cls: type, message: str, hint: tuple[str, ...]) -> None:
+    from helpers import import_path
+
+    text = f"import numpy as np\n\n\ndef f(x):\n    {body}\n"
+    before = text[: text.index(MARK)]
+    line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1)
+    path = tmp_path / "bad_numpy.py"
+    path.write_text(text.replace(MARK, ""), encoding="utf-8")
+    d = sct.differentiate(import_path(path).f)
+    with pytest.raises(sct.SctError) as info:
+        d.adjoint  # noqa: B018 - transforming on first use raises
+    error = info.value
+    assert type(error) is cls, error.render()
+    assert error.message == message
+    assert (error.location.filename, error.location.line, error.location.column) == (str(path), line, column)
+    source_line = path.read_text().splitlines()[line - 1]
+    caret = " " * (column - (len(source_line) - len(source_line.lstrip()))) + "^"
+    assert error.render().splitlines()[:3] == [
+        f"{path}:{line}:{column + 1}: {cls.kind}: {message}", f"    {source_line.strip()}", f"    {caret}"
+    ]
+    for word in hint:
+        assert word in error.hint, error.hint
