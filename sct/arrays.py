@@ -13,6 +13,7 @@ is imported here only, and only when generated code for arrays runs.
 from __future__ import annotations
 
 import math
+import string
 from typing import Any, Sequence
 
 import numpy as np
@@ -156,19 +157,44 @@ def matmul_vjp_b(g: Any, a: Any, b: Any) -> Any:
 
 
 def dot_vjp_a(g: Any, a: Any, b: Any) -> Any:
+    """The adjoint of ``a`` in ``np.dot(a, b)``: a product, a matrix product, or (``b`` of 3 axes or more)
+    a sum over the last axis of ``a`` and the second-to-last of ``b``."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
-    return matmul_vjp_a(g, a, b)
+    if np.ndim(b) <= 2 or np.ndim(a) == 1:
+        return matmul_vjp_a(g, a, b)
+    nb = np.ndim(b)
+    return np.tensordot(g, b, axes=(list(range(np.ndim(a) - 1, np.ndim(g))), list(range(nb - 2)) + [nb - 1]))
 
 
 def dot_vjp_b(g: Any, a: Any, b: Any) -> Any:
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
-    return matmul_vjp_b(g, a, b)
+    if np.ndim(b) <= 2 or np.ndim(a) == 1:
+        return matmul_vjp_b(g, a, b)
+    lead = list(range(np.ndim(a) - 1))
+    return np.moveaxis(np.tensordot(a, g, axes=(lead, lead)), 0, -2)
 
 
 def trace_vjp(g: Any, x: Any) -> Any:
-    return g * np.eye(np.shape(x)[0], np.shape(x)[1], dtype=np.result_type(x, g))
+    """The adjoint of ``np.trace(x)``, the sum of the diagonal of x's first two axes."""
+    shape = np.shape(x)
+    eye = np.eye(shape[0], shape[1], dtype=np.result_type(x, g)).reshape(shape[:2] + (1,) * (len(shape) - 2))
+    return eye * g
+
+
+def det_jvp(d: Any, x: Any, out: Any) -> Any:
+    """The tangent of ``np.linalg.det(x)`` (of one matrix or a stack): det(x) * trace(solve(x, d))."""
+    return out * np.einsum("...ii->...", np.linalg.solve(x, d))
+
+
+def det_vjp(g: Any, x: Any, out: Any) -> Any:
+    return (np.asarray(g) * out)[..., None, None] * np.swapaxes(np.linalg.inv(x), -1, -2)
+
+
+def bound(b: Any, side: int) -> Any:
+    """A bound of ``np.clip``, with ``None`` (no bound on that side) as an infinite one."""
+    return side * math.inf if b is None else b
 
 
 def outer_vjp_a(g: Any, a: Any, b: Any) -> Any:
@@ -198,7 +224,7 @@ def inner_vjp_b(g: Any, a: Any, b: Any) -> Any:
 def transpose_vjp(g: Any, axes: Any = None) -> Any:
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort(axes))
+    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))  # negative axes too
 
 
 def reshape_vjp(g: Any, x: Any) -> Any:
@@ -266,6 +292,19 @@ def solve_vjp_b(g: Any, a: Any) -> Any:
     return np.linalg.solve(np.swapaxes(a, -1, -2), g)
 
 
+def _explicit(subscripts: str, operands: Sequence[Any]) -> tuple[list[str], str]:
+    """Each operand's indices and the output's, ``...`` written out as letters (right-aligned, as it broadcasts)."""
+    inputs, output = subscripts.replace(" ", "").split("->")
+    names = inputs.split(",")
+    if "..." not in subscripts:
+        return names, output
+    free = [c for c in string.ascii_letters if c not in subscripts]
+    widths = [np.ndim(o) - len(n.replace("...", "")) if "..." in n else 0 for n, o in zip(names, operands)]
+    spelled = "".join(free[: max(widths)])
+    names = [n.replace("...", spelled[len(spelled) - w :]) for n, w in zip(names, widths)]
+    return names, output.replace("...", spelled)
+
+
 def einsum_vjp(g: Any, subscripts: str, i: int, *operands: Any) -> Any:
     """The adjoint of operand ``i`` of an einsum with explicit subscripts.
 
@@ -273,8 +312,7 @@ def einsum_vjp(g: Any, subscripts: str, i: int, *operands: Any) -> Any:
     adjoint is constant along it; an index repeated in operand ``i`` (``"ii->"``)
     reads its diagonal, so the adjoint is zero off it.
     """
-    inputs, output = subscripts.replace(" ", "").split("->")
-    names = inputs.split(",")
+    names, output = _explicit(subscripts, operands)
     x = operands[i]
     target = names[i]
     letters = "".join(dict.fromkeys(target))  # each index once, in order
@@ -284,6 +322,9 @@ def einsum_vjp(g: Any, subscripts: str, i: int, *operands: Any) -> Any:
     others = [j for j in range(len(names)) if j != i]
     spec = ",".join([output] + [names[j] for j in others]) + "->" + kept
     grad = np.einsum(spec, g, *[operands[j] for j in others])
+    stretched = tuple(k for k, c in enumerate(kept) if sizes[c] == 1 and grad.shape[k] != 1)
+    if stretched:  # an axis of size 1 that einsum broadcast
+        grad = grad.sum(axis=stretched, keepdims=True)
     grad = np.expand_dims(grad, tuple(k for k, c in enumerate(letters) if c not in elsewhere))
     grad = np.broadcast_to(grad, tuple(sizes[c] for c in letters))
     out = np.zeros(np.shape(x), dtype=np.result_type(x, g))

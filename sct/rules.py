@@ -270,9 +270,10 @@ ufunc("numpy.sign", "x", None)
 # kinks: heaviside(0) decides (sct.kinks); maximum and minimum give a tie to the first
 ufunc("numpy.maximum", "a b", "sct.heaviside({a} - {b})", "1 - sct.heaviside({a} - {b})")
 ufunc("numpy.minimum", "a b", "sct.heaviside({b} - {a})", "1 - sct.heaviside({b} - {a})")
+# a bound of None is no bound: sct.arrays.bound makes it infinite
 ufunc(
     "numpy.clip", "x lo hi",
-    "sct.heaviside({x} - {lo}) * sct.heaviside({hi} - {x})",
+    "sct.heaviside({x} - sct.arrays.bound({lo}, -1)) * sct.heaviside(sct.arrays.bound({hi}, 1) - {x})",
     "1 - sct.heaviside({x} - {lo})",
     "1 - sct.heaviside({hi} - {x})",
 )
@@ -313,8 +314,7 @@ linear("numpy.trace", "x", "", ["numpy.trace({d})"], ["sct.arrays.trace_vjp({g},
 linear("numpy.linalg.norm", "x", "ord=None " + _R, ["sct.arrays.norm_jvp({d}, {x}, {out}, {ord}, " + _KW + ")"],
        ["sct.arrays.norm_vjp({g}, {x}, {out}, {ord}, " + _KW + ")"])
 linear("numpy.linalg.inv", "x", "", ["-({out} @ {d} @ {out})"], ["-(numpy.swapaxes({out}, -1, -2) @ {g} @ numpy.swapaxes({out}, -1, -2))"])
-linear("numpy.linalg.det", "x", "", ["{out} * numpy.trace(numpy.linalg.solve({x}, {d}))"],
-       ["{g} * {out} * numpy.swapaxes(numpy.linalg.inv({x}), -1, -2)"])
+linear("numpy.linalg.det", "x", "", ["sct.arrays.det_jvp({d}, {x}, {out})"], ["sct.arrays.det_vjp({g}, {x}, {out})"])
 linear("numpy.linalg.solve", "a b", "", ["sct.arrays.solve_jvp_a({d}, {a}, {out})", "numpy.linalg.solve({a}, {d})"],
        ["sct.arrays.solve_vjp_a({g}, {a}, {out})", "sct.arrays.solve_vjp_b({g}, {a})"])
 for _n in range(1, 5):  # einsum with explicit subscripts, of one to four operands

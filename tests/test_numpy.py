@@ -280,10 +280,16 @@ case("clip", "return np.clip(x, lo, hi)", "x, lo, hi", K(np.array([-1.5, -0.3, 0
      F(1.0, 1.2), covers=[("numpy.clip", 3)])
 case("clip-arrays", "return np.clip(x, lo, hi) * x", "x, lo, hi", K(np.array([[-1.5, 0.3], [0.2, 1.9]])),
      K(np.array([-1.0, 0.0])), K(np.array([[1.0], [1.5]])), covers=[("numpy.clip", 3)])
+case("clip-no-upper-bound", "return np.clip(x, 0.0, None)", "x", S(5), covers=[("numpy.clip", 3)])
+case("clip-no-lower-bound", "return np.clip(x, None, 0.5) * x", "x", S(2, 3), covers=[("numpy.clip", 3)])
 case("where", "return np.where(x > 0, x * y, y - x)", "x, y", S(2, 3), U(3), covers=[("numpy.where", 3)])
 case("where-scalar", "return np.where(x > 0, x, 0.0)", "x", S(4), covers=[("numpy.where", 3)])
 case("where-mask", "return np.where(m, a, b)", "m, a, b", K(np.array([True, False, True])), U(2, 3), F(),
      covers=[("numpy.where", 3)])
+case("logaddexp-large", "return np.logaddexp(a, b)", "a, b", U(3, lo=50, hi=60), U(3, lo=50, hi=60),
+     covers=[("numpy.logaddexp", 2)])
+case("power-of-python-float", "return np.sum(2.0 ** x)", "x", U(4), covers=[("**", 2)])
+case("maximum-python-float-first", "return np.maximum(0.0, x)", "x", S(4), covers=[("numpy.maximum", 2)])
 case("mse-arrays", "import numpy as np\nimport sct\n\n\ndef f(yhat, y):\n    return sct.mse(np.tanh(yhat), y)\n",
      "", U(5), U(5), covers=[("sct.mse", 2)])
 case("mse-broadcast", "import numpy as np\nfrom sct import mse\n\n\ndef f(yhat, y):\n    return mse(np.exp(yhat), y)\n",
@@ -305,6 +311,8 @@ for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std")
         case(f"{_name}-method", f"return x.{_name}()", "x", _dom(3, 4), covers=[_key])
         case(f"{_name}-method-axis", f"return x.{_name}(axis=1) + x.{_name}(0).sum()", "x", _dom(3, 4), covers=[_key])
         case(f"{_name}-method-keepdims", f"return x - x.{_name}(axis=-1, keepdims=True)", "x", _dom(3, 4), covers=[_key])
+case("prod-zeros", "return np.prod(x, axis=0) + x.prod()", "x", K(np.array([[0.0, 1.5], [2.0, 0.0], [0.5, 0.0]])),
+     covers=["numpy.prod"])
 case("sum-positional-axis", "return np.sum(x, 1)", "x", U(3, 4), covers=["numpy.sum"])
 case("var-ddof", "return np.var(x, ddof=1) + x.var(axis=0, ddof=1).sum()", "x", U(4, 3), covers=["numpy.var"])
 case("std-ddof", "return np.std(x, axis=1, ddof=1)", "x", U(4, 3), covers=["numpy.std"])
@@ -322,6 +330,9 @@ for _sid, (_sa, _sb) in {
 for _sid, (_sa, _sb) in {"vv": ((3,), (3,)), "mv": ((2, 3), (3,)), "vm": ((3,), (3, 2)), "mm": ((2, 3), (3, 4)),
                          "scalar": ((), (2, 3)), "scalar-second": ((2, 3), ())}.items():
     case(f"dot-{_sid}", "return np.dot(a, b)", "a, b", U(*_sa), U(*_sb), covers=[("numpy.dot", 2)])
+case("dot-3d", "return np.dot(a, b)", "a, b", U(2, 3, 4), U(5, 4, 2), covers=[("numpy.dot", 2)])
+case("dot-vector-3d", "return np.dot(a, b)", "a, b", U(4), U(2, 4, 3), covers=[("numpy.dot", 2)])
+case("dot-3d-vector", "return np.dot(a, b)", "a, b", U(2, 3, 4), U(4), covers=[("numpy.dot", 2)])
 case("dot-method", "return a.dot(b)", "a, b", U(2, 3), U(3), covers=[("numpy.dot", 2)])
 case("dot-float", "return np.dot(a, b)", "a, b", F(), U(3), covers=[("numpy.dot", 2)])
 case("outer", "return np.outer(a, b)", "a, b", U(3), U(4), covers=[("numpy.outer", 2)])
@@ -331,6 +342,7 @@ case("inner-matrices", "return np.inner(a, b)", "a, b", U(2, 3), U(4, 3), covers
 case("inner-scalar", "return np.inner(a, b)", "a, b", U(), U(3), covers=[("numpy.inner", 2)])
 case("trace", "return np.trace(x)", "x", U(3, 3), covers=["numpy.trace"])
 case("trace-rectangular", "return np.trace(x) * x", "x", U(2, 3), covers=["numpy.trace"])
+case("trace-3d", "return np.trace(x)", "x", U(3, 2, 2), covers=["numpy.trace"])
 case("trace-method", "return x.trace()", "x", U(3, 3), covers=["numpy.trace"])
 case("norm-vector", "return np.linalg.norm(x)", "x", U(4), covers=["numpy.linalg.norm"])
 case("norm-matrix", "return np.linalg.norm(x) * x", "x", U(3, 2), covers=["numpy.linalg.norm"])
@@ -342,6 +354,12 @@ case("norm-3d-axes", "return np.linalg.norm(x, axis=(1, 2))", "x", U(2, 3, 2), c
 case("inv", "return np.linalg.inv(a)", "a", M(3), covers=["numpy.linalg.inv"])
 case("inv-sum", "return np.sum(np.linalg.inv(a) * b)", "a, b", M(3), U(3, 3), covers=["numpy.linalg.inv"])
 case("det", "return np.linalg.det(a)", "a", M(3), covers=["numpy.linalg.det"])
+case("det-stack", "return np.linalg.det(a)", "a", lambda r: 2.0 * np.eye(3) + r.uniform(-0.4, 0.4, size=(2, 3, 3)),
+     covers=["numpy.linalg.det"])
+case("inv-stack", "return np.linalg.inv(a)", "a", lambda r: 2.0 * np.eye(2) + r.uniform(-0.4, 0.4, size=(3, 2, 2)),
+     covers=["numpy.linalg.inv"])
+case("solve-stack", "return np.linalg.solve(a, b)", "a, b", lambda r: 2.0 * np.eye(3) + r.uniform(-0.4, 0.4, size=(2, 3, 3)),
+     U(2, 3, 2), covers=[("numpy.linalg.solve", 2)])
 case("det-2", "return np.linalg.det(a * b)", "a, b", M(2), P(), covers=["numpy.linalg.det"])
 case("solve-vector", "return np.linalg.solve(a, b)", "a, b", M(3), U(3), covers=[("numpy.linalg.solve", 2)])
 case("solve-matrix", "return np.linalg.solve(a, b)", "a, b", M(3), U(3, 2), covers=[("numpy.linalg.solve", 2)])
@@ -356,6 +374,15 @@ case("einsum-three", 'return np.einsum("ij,jk,kl->il", a, b, c)', "a, b, c", U(2
      covers=[("numpy.einsum", 3)])
 case("einsum-four", "return np.einsum('i,ij,jk,k->', a, b, c, d)", "a, b, c, d", U(2), U(2, 3), U(3, 4), U(4),
      covers=[("numpy.einsum", 4)])
+case("einsum-spaces", 'return np.einsum("ij, jk -> ik", a, b)', "a, b", U(2, 3), U(3, 4), covers=[("numpy.einsum", 2)])
+case("einsum-batched", 'return np.einsum("bij,bjk->bik", a, b)', "a, b", U(2, 2, 3), U(2, 3, 4), covers=[("numpy.einsum", 2)])
+case("einsum-ellipsis", 'return np.einsum("...ij,...jk->...ik", a, b)', "a, b", U(2, 2, 3), U(2, 3, 4),
+     covers=[("numpy.einsum", 2)])
+case("einsum-ellipsis-broadcast", 'return np.einsum("...ij,...jk->...ik", a, b)', "a, b", U(1, 2, 3), U(4, 3, 5),
+     covers=[("numpy.einsum", 2)])
+case("einsum-ellipsis-one-side", 'return np.einsum("...ij,jk->...ik", a, b)', "a, b", U(2, 2, 3), U(3, 4),
+     covers=[("numpy.einsum", 2)])
+case("einsum-broadcast-size-1", 'return np.einsum("ij,ij->ij", a, b)', "a, b", U(1, 3), U(2, 3), covers=[("numpy.einsum", 2)])
 case("einsum-repeated", 'return np.einsum("ij,ij->i", a, a)', "a", U(3, 4), covers=[("numpy.einsum", 2)])
 
 # -- shapes
@@ -363,8 +390,10 @@ case("T", "return x.T * y", "x, y", U(3, 2), U(3), covers=["numpy.transpose"])
 case("transpose", "return np.transpose(x)", "x", U(2, 3), covers=["numpy.transpose"])
 case("transpose-axes", "return np.transpose(x, (1, 2, 0))", "x", U(2, 3, 4), covers=["numpy.transpose"])
 case("transpose-axes-keyword", "return np.transpose(x, axes=(2, 0, 1))", "x", U(2, 3, 4), covers=["numpy.transpose"])
+case("transpose-negative-axes", "return np.transpose(x, (-1, 0, 1))", "x", U(2, 3, 4), covers=["numpy.transpose"])
 case("transpose-method", "return x.transpose(1, 0, 2) + x.transpose((1, 0, 2))", "x", U(2, 3, 4), covers=["numpy.transpose"])
 case("reshape", "return np.reshape(x, (3, 2))", "x", U(2, 3), covers=["numpy.reshape"])
+case("reshape-keyword", "return np.reshape(x, shape=(3, 2))", "x", U(6), covers=["numpy.reshape"])
 case("reshape-method", "return x.reshape(2, 3) @ x.reshape((3, 2))", "x", U(6), covers=["numpy.reshape"])
 case("reshape-minus-one", "return x.reshape(-1) * np.reshape(x, (-1, 1)).sum()", "x", U(2, 3), covers=["numpy.reshape"])
 case("ravel", "return np.ravel(x) * x.ravel()", "x", U(2, 3), covers=["numpy.ravel"])
@@ -372,6 +401,7 @@ case("flatten", "return x.flatten()", "x", U(2, 3), covers=["numpy.ravel"])
 case("squeeze", "return np.squeeze(x)", "x", U(1, 3, 1), covers=["numpy.squeeze"])
 case("squeeze-axis", "return np.squeeze(x, axis=0) + x.squeeze(2).sum()", "x", U(1, 3, 1), covers=["numpy.squeeze"])
 case("squeeze-method", "return x.squeeze()", "x", U(3, 1), covers=["numpy.squeeze"])
+case("squeeze-to-0d", "return np.squeeze(x) * 2", "x", U(1, 1), covers=["numpy.squeeze"])
 case("expand-dims", "return np.expand_dims(x, 0) * np.expand_dims(x, axis=-1)", "x", U(3), covers=["numpy.expand_dims"])
 case("expand-dims-tuple", "return np.expand_dims(x, (0, 2))", "x", U(3, 2), covers=["numpy.expand_dims"])
 for _n in range(1, 9):
@@ -383,6 +413,8 @@ for _n in range(1, 9):
 case("concatenate-default-axis", "return np.concatenate((a, b, a))", "a, b", U(2, 3), U(1, 3), covers=[("numpy.concatenate", 3)])
 case("concatenate-negative-axis", "return np.concatenate([a, b], axis=-1)", "a, b", U(2, 3), U(2, 1), covers=[("numpy.concatenate", 2)])
 case("concatenate-vectors", "return np.concatenate((a, 2 * a, b))", "a, b", U(3), U(2), covers=[("numpy.concatenate", 3)])
+case("stack-0d", "return np.stack((a, b))", "a, b", U(), U(), covers=[("numpy.stack", 2)])
+case("stack-floats", "return np.stack((a, b, a * b))", "a, b", F(), F(), covers=[("numpy.stack", 3)])
 case("stack-default-axis", "return np.stack((a, b))", "a, b", U(3), U(3), covers=[("numpy.stack", 2)])
 case("stack-axis-1", "return np.stack((a, b, a * b), axis=1)", "a, b", U(2, 3), U(2, 3), covers=[("numpy.stack", 3)])
 case("stack-constant", "return np.stack((a, np.zeros(3)))", "a", U(3), covers=[("numpy.stack", 2)])
@@ -407,9 +439,11 @@ INDEXING = {
     "mask": ("x[m]", U(5), K(np.array([True, False, True, True, False]))),
     "mask-computed": ("np.sum(x[x > 0] ** 2)", S(6)),
     "argmax": ("x[np.argmax(x)] * np.sum(x)", S(5)),
+    "two-index-arrays": ("x[rows, cols]", U(3, 4), K([0, 2, 2]), K([1, 3, 3])),
+    "2d-index-array": ("x[idx]", U(4), K([[0, 1], [1, 3]])),
 }
 for _sid, (_expr, *_gens) in INDEXING.items():
-    _params = "x, idx" if "idx" in _expr else ("x, m" if "[m]" in _expr else "x")
+    _params = ", ".join(p for p in ("x", "idx", "m", "rows", "cols") if re.search(rf"\b{p}\b", _expr))
     case(f"getitem-{_sid}", f"return {_expr}", _params, *_gens, covers=["getitem"])
 
 # -- values that carry no derivative
