@@ -184,7 +184,6 @@ class Case:
     params: str
     args: tuple[Gen, ...]
     covers: tuple[tuple[str, int], ...] = ()
-    f32: bool = True
 
     def module(self) -> str:
         if self.source.lstrip().startswith(("import", "from")):
@@ -200,9 +199,10 @@ class Case:
 CASES: list[Case] = []
 
 
-def case(id: str, source: str, params: str, *args: Gen, covers: Sequence[str | tuple[str, int]] = (), f32: bool = True) -> None:
+def case(id: str, source: str, params: str, *args: Gen, covers: Sequence[str | tuple[str, int]] = ()) -> None:
+    """A case; ``covers``: the rule keys it exercises (``"numpy.sum"`` for ``("numpy.sum", 1)``)."""
     keys = tuple(c if isinstance(c, tuple) else (c, 1) for c in covers)
-    CASES.append(Case(id, source, params, args, keys, f32))
+    CASES.append(Case(id, source, params, args, keys))
 
 
 # -- elementwise, one argument: on a matrix, a 0-d array and a Python float
@@ -236,7 +236,8 @@ for _name, (_dom, _alt) in UNARY.items():
     _key = (f"numpy.{_name}", 1)
     case(f"{_name}-matrix", f"return np.{_name}(x)", "x", _dom(2, 3), covers=[_key])
     case(f"{_name}-0d", f"return np.{_name}(x)", "x", _dom(), covers=[_key])
-    case(f"{_name}-float-composed", f"return np.sum(np.{_name}(x) * y)", "x, y", _dom(2, 3), U(3), covers=[_key])
+    case(f"{_name}-composed", f"return np.sum(np.{_name}(x) * y)", "x, y", _dom(2, 3), U(3), covers=[_key])
+    case(f"{_name}-python-float", f"return np.{_name}(x) * y", "x, y", lambda r, g=_dom(): float(g(r)), U(3), covers=[_key])
     if _alt is not None:
         case(f"{_name}-as-written", _alt, "x", _dom(3, 2))
 
@@ -525,8 +526,7 @@ def test_rule(tmp_path, c: Case) -> None:
     assert not missing, f"case {c.id} does not exercise {missing}: {sorted(_ops(d))}"
     r = np.random.default_rng(zlib.crc32(c.id.encode()) + 1)
     check_arrays(d, args, r)
-    if c.f32:
-        check_float32(d, args, r)
+    check_float32(d, args, r)
 
 
 def numpy_rules() -> set[tuple[str, int]]:
