@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pytest
+from helpers import import_path, load_module
 
 import sct
 from sct import ir, rules
@@ -500,25 +501,13 @@ case("softmax-cross-entropy",
 CASE_PARAMS = [pytest.param(c, id=c.id) for c in CASES]
 
 
-def _differentiated(tmp_path: Any, c: Case) -> sct.Differentiated:
-    from helpers import load_module
-
-    return sct.differentiate(load_module(tmp_path, c.module()).f, wrt=None)
-
-
-def _float_wrt(d: sct.Differentiated, args: Sequence[Any]) -> list[str]:
-    params = list(inspect.signature(d.fn).parameters)
-    return [p for p, a in zip(params, args) if _is_float(a)]
-
-
 def _ops(d: sct.Differentiated) -> set[tuple[str, int]]:
     return {(s.op, len(s.args)) for s in ir.walk(d.transformed.normalized.body) if isinstance(s, ir.Assign) and s.op}
 
 
 @pytest.mark.parametrize("c", CASE_PARAMS)
 def test_rule(tmp_path, c: Case) -> None:
-    from helpers import load_module
-
+    """The case's function, differentiated with respect to its float arguments, checked three ways."""
     args = c.inputs()
     fn = load_module(tmp_path, c.module()).f
     d = sct.differentiate(fn, wrt=[p for p, a in zip(inspect.signature(fn).parameters, args) if _is_float(a)] or None)
@@ -727,8 +716,6 @@ BAD = [
 
 @pytest.mark.parametrize("body, cls, message, hint", [pytest.param(*b[1:], id=b[0]) for b in BAD])
 def test_bad_input_is_located(tmp_path, body: str, cls: type, message: str, hint: tuple[str, ...]) -> None:
-    from helpers import import_path
-
     text = f"import numpy as np\n\n\ndef f(x):\n    {body}\n"
     before = text[: text.index(MARK)]
     line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1)
