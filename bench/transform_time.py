@@ -1,20 +1,17 @@
-"""Transform time: how long ``sct.differentiate(fn).transformed`` takes the first time.
+"""Transform time: how long the first use of ``sct.differentiate(fn)`` takes, and a cached one.
 
-Measured in a fresh Python process per sample (``subprocess``), because the
-first transform in a process is what a user waits for, and a process that has
-already transformed something has its imports done and its caches warm. The
-child imports sct and the cases first, outside the measured interval, then
-times the first transform, then a second one of the same function in the same
-process (a new ``Differentiated`` object: what in-process warm-up alone buys).
-
-A cached transform (issue 7: across processes, keyed by source, version and
-options) does not exist in sct yet; the column says so. If sct grows one, this
-module must learn to measure it: it only detects that it exists.
+Measured in fresh Python processes (``subprocess``), because the first
+transform in a process is what a user waits for. The child imports sct and
+the cases first, outside the measured interval, then times getting the
+adjoint (``d.adjoint``: transform, emit, compile), then a second transform of
+the same function in the same process (what in-process warm-up alone buys).
+Each sample uses its own empty cache directory (``SCT_CACHE_DIR``): a first
+child fills it, a second child's ``d.adjoint`` is the cached transform (sct's
+cache, issue 7: keyed by source, version and options).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import statistics
@@ -36,7 +33,9 @@ fn = getattr(cases, name)
 out = {"status": "ok"}
 t0 = time.perf_counter()
 try:
-    sct.differentiate(fn, wrt=wrt).transformed
+    d = sct.differentiate(fn, wrt=wrt)
+    d.adjoint
+    out["from_cache"] = d._transformed is None
 except sct.SctError as e:
     out["status"] = "unsupported: " + e.message.strip().splitlines()[0]
 t1 = time.perf_counter()
@@ -50,20 +49,14 @@ print(json.dumps(out))
 """
 
 
-def has_cache() -> bool:
-    """Whether sct has grown a transform cache (a ``sct.cache`` module or attribute)."""
-    import sct
-
-    return hasattr(sct, "cache") or importlib.util.find_spec("sct.cache") is not None
-
-
-def measure_one(name: str, wrt: tuple[str, ...] | None) -> dict[str, Any]:
+def measure_one(name: str, wrt: tuple[str, ...] | None, cache_dir: str) -> dict[str, Any]:
     import sct
 
     # The child must import the same sct as this process (a snapshot, or the
     # working tree) and this bench: both directories go first on its path.
     sct_root = str(Path(sct.__file__).resolve().parent.parent)
     env = dict(os.environ)
+    env["SCT_CACHE"], env["SCT_CACHE_DIR"] = "1", cache_dir
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (sct_root, str(ROOT), env.get("PYTHONPATH", "")) if p
     )
@@ -84,13 +77,20 @@ def measure_one(name: str, wrt: tuple[str, ...] | None) -> dict[str, Any]:
 
 def measure(samples: int, names: list[str] | None = None) -> dict[str, Any]:
     """Median over ``samples`` fresh processes of each function's transform times."""
-    cached = "measure it: sct has a cache" if has_cache() else "no cache yet"
+    import tempfile
+
     results: dict[str, Any] = {}
     for name, wrt in registry.TRANSFORMS.items():
         if names is not None and name not in names:
             continue
-        runs = [measure_one(name, wrt) for _ in range(samples)]
+        runs, hits = [], []
+        for _ in range(samples):
+            with tempfile.TemporaryDirectory() as cache_dir:
+                runs.append(measure_one(name, wrt, cache_dir))  # an empty cache: a transform
+                hits.append(measure_one(name, wrt, cache_dir))  # the entry it left
         ok = [r for r in runs if r["first_s"] is not None]
+        loaded = [h["first_s"] for h in hits if h.get("from_cache")]
+        cached = f"{1e3 * statistics.median(loaded):.1f} ms" if len(loaded) == len(hits) and loaded else "not cached"
         results[name] = {
             "status": runs[0]["status"],
             "lines": _body_lines(name),

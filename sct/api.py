@@ -18,9 +18,10 @@ may call helpers defined further down its module.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import calls, emit, pipeline, source
+from . import cache, calls, emit, pipeline, source
 
 
 class Differentiated:
@@ -41,6 +42,8 @@ class Differentiated:
         self._modes = tuple(modes)  # sct.hessian asks for the tangent of an adjoint only
         self._transformed: pipeline.Transformed | None = None
         self._compiled: dict[str, Callable[..., Any]] = {}
+        self._sources: dict[str, str] = {}
+        self._wrt_names: list[str] = []
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -71,27 +74,66 @@ class Differentiated:
             result = pipeline.transform(
                 fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, **self._kinks
             )
-            text = emit.module_source(fs.file.filename, result.functions_source(), result.imports)
-            compiled = emit.compile_functions(text, f"{self.fn.__qualname__}", namespace)
-            made = {"tangent": result.tangent, "adjoint": result.adjoint}
-            self._compiled = {mode: compiled[fn.name] for mode, fn in made.items() if fn is not None}
             self._transformed = result
+            if not self._compiled:
+                text = emit.module_source(fs.file.filename, result.functions_source(), result.imports)
+                names = {m: fn.name for m, fn in (("tangent", result.tangent), ("adjoint", result.adjoint)) if fn}
+                sources = {m: result.mode_source(m) for m in names}
+                self._install(text, names, sources, result.wrt, namespace)
+                key = self._cache_key()
+                if key is not None and all(Path(f).is_file() for f in result.files):
+                    entry = {"text": text, "names": names, "sources": sources, "wrt": result.wrt}
+                    cache.store(key, entry, result.files)
         return self._transformed
+
+    def _install(self, text: str, names: dict[str, str], sources: dict[str, str], wrt: list[str], namespace: dict[str, Any]) -> None:
+        compiled = emit.compile_functions(text, f"{self.fn.__qualname__}", namespace)
+        self._compiled = {mode: compiled[name] for mode, name in names.items()}
+        self._sources = sources
+        self._wrt_names = list(wrt)
+
+    def _cache_key(self) -> str | None:
+        """The cache key of this function and options, or None when it has no file to key by."""
+        code = getattr(self.fn, "__code__", None)
+        filename = code.co_filename if code is not None else ""
+        if not filename or not Path(filename).is_file():
+            return None
+        try:
+            text = Path(filename).read_text(encoding="utf-8")
+        except OSError:
+            return None
+        options = (self._wrt if isinstance(self._wrt, (str, type(None))) else tuple(self._wrt), self._modes, sorted(self._kinks.items()))
+        return cache.key(text, self.fn.__qualname__, code.co_firstlineno, options)
+
+    def _load(self) -> None:
+        """The compiled functions: from the cache when a previous run left them, else transformed."""
+        if self._compiled:
+            return
+        key = self._cache_key()
+        entry = cache.lookup(key) if key is not None else None
+        if entry is not None:
+            try:
+                self._install(entry["text"], entry["names"], entry["sources"], entry["wrt"], self._namespace())
+                return
+            except Exception:  # noqa: BLE001 - a stale or damaged entry: transform instead
+                self._compiled = {}
+        self.transformed
 
     @property
     def wrt(self) -> list[str]:
-        return self.transformed.wrt
+        self._load()
+        return self._wrt_names
 
     @property
     def tangent(self) -> Callable[..., Any]:
         """``tangent(*args, *dots) -> (value, value_dot)``."""
-        self.transformed
+        self._load()
         return self._compiled["tangent"]
 
     @property
     def adjoint(self) -> Callable[..., Any]:
         """``adjoint(*args, value_bar) -> (adjoint of each wrt parameter,)``."""
-        self.transformed
+        self._load()
         return self._compiled["adjoint"]
 
     def grad(self, *args: Any) -> tuple[Any, ...]:
@@ -109,12 +151,14 @@ class Differentiated:
     @property
     def tangent_source(self) -> str:
         """The tangent, then the tangents of the user's functions it calls."""
-        return self.transformed.mode_source("tangent")
+        self._load()
+        return self._sources["tangent"]
 
     @property
     def adjoint_source(self) -> str:
         """The adjoint, then the adjoints of the user's functions it calls."""
-        return self.transformed.mode_source("adjoint")
+        self._load()
+        return self._sources["adjoint"]
 
     @property
     def normalized_source(self) -> str:

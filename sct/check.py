@@ -17,7 +17,7 @@ import libcst.matchers as m
 from . import rules
 from .errors import NoRuleError, UndefinedNameError, UnsupportedError
 from .signature import CONSTRUCTORS, METHODS, Bound, _array_valued, attribute_key, bind, method_key
-from .source import FunctionSource
+from .source import FunctionSource, find
 
 # Constructs with no place in differentiable code, and what to do instead.
 _REJECTED: dict[type, tuple[str, str]] = {
@@ -101,9 +101,10 @@ class _Checker(cst.CSTVisitor):
         self.defined = set(fs.params) | _assigned_names(fs.node.body)
         # lists used as stacks (`s = []`, `s.append(v)`, `v = s.pop()`) and names holding a range:
         # what generated adjoints record, so that generated code can be differentiated again
-        self.stacks = _names_assigned(fs.node.body, m.List(elements=[]))
+        self.assigns: list[cst.Assign] = find(fs.node.body, cst.Assign)
+        self.stacks = _names_assigned(self.assigns, m.List(elements=[]))
         self.ranges: set[str] = set()
-        candidates = _names_assigned(fs.node.body, m.OneOf(m.Call(), m.Subscript()))
+        candidates = _names_assigned(self.assigns, m.OneOf(m.Call(), m.Subscript()))
         while True:  # names whose every assignment is a range, or a slice of one
             more = {n for n in candidates - self.ranges if self._assigned_range(n)}
             if not more:
@@ -138,8 +139,8 @@ class _Checker(cst.CSTVisitor):
             self.fail(node.target, "only a plain name or an array element can be the target of an augmented assignment", "assign to a variable")
 
     def _assigned_range(self, name: str) -> bool:
-        found = m.findall(self.fs.node.body, m.Assign(targets=[m.AssignTarget(m.Name(name))]))
-        return all(self._range_expr(a.value) for a in found)  # type: ignore[attr-defined]
+        found = [a for a in self.assigns if isinstance(a.targets[0].target, cst.Name) and a.targets[0].target.value == name]
+        return all(self._range_expr(a.value) for a in found)
 
     def _range_expr(self, node: cst.BaseExpression) -> bool:
         """A range: ``range(...)``, a name holding one, a slice of one (``r[:n][::-1]``), or reversed."""
@@ -387,8 +388,8 @@ class _Assigned(cst.CSTVisitor):
         self.found: set[str] = set()
 
     def _add(self, target: cst.CSTNode) -> None:
-        for name in m.findall(target, m.Name()):
-            self.found.add(name.value)  # type: ignore[attr-defined]
+        for name in find(target, cst.Name):
+            self.found.add(name.value)
 
     def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
         self._add(n.target)
@@ -403,10 +404,13 @@ class _Assigned(cst.CSTVisitor):
         self._add(n.target)
 
 
-def _names_assigned(body: cst.BaseSuite, value: m.BaseMatcherNode) -> set[str]:
-    """Names assigned (somewhere in ``body``) a value that matches ``value``."""
-    found = m.findall(body, m.Assign(targets=[m.AssignTarget(m.Name())], value=value))
-    return {a.targets[0].target.value for a in found}  # type: ignore[attr-defined]
+def _names_assigned(assigns: list[cst.Assign], value: m.BaseMatcherNode) -> set[str]:
+    """Names assigned (one target, a plain name) a value that matches ``value``."""
+    return {
+        a.targets[0].target.value  # type: ignore[attr-defined]
+        for a in assigns
+        if len(a.targets) == 1 and isinstance(a.targets[0].target, cst.Name) and m.matches(a.value, value)
+    }
 
 
 def _assigned_names(body: cst.BaseSuite) -> set[str]:
@@ -465,7 +469,7 @@ def check(fs: FunctionSource, known_globals: Iterable[str] = (), resolver: Any =
             "positional-only parameters are not supported", fs.file.location(params.posonly_params[0]), "drop the `/`"
         )
     body = fs.node.body
-    if not m.findall(body, m.Return()):
+    if not find(body, cst.Return):
         raise UnsupportedError(
             f"`{fs.name}` has no `return`", fs.file.location(fs.node), "return the value to differentiate"
         )

@@ -259,8 +259,9 @@ def module_source(filename: str, functions: Iterable[str], imports: Imports) -> 
     parts = [HEADER.format(filename=filename), *import_block(imports.lines)]
     if imports.constant_lines:
         parts += ["", "", *imports.constant_lines]
-    text = "\n".join(parts) + "\n\n\n" + "\n\n".join(functions)
-    return fmt(text)
+    head = fmt("\n".join(parts) + "\n")
+    # the functions are black-formatted already: formatting them again would only cost time
+    return head + "\n\n" + "\n\n".join(f.rstrip("\n") + "\n" for f in functions) if functions else head
 
 
 _COUNTER = [0]

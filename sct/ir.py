@@ -227,29 +227,24 @@ class Function:
     arrays: bool = False  # uses NumPy: rules take their array forms, adjoints are summed back to shapes
 
 
-class _Reader(cst.CSTVisitor):
-    # Visitor classes live at module level: one made per call slows every
-    # later isinstance check until the garbage collector frees it.
-    def __init__(self) -> None:
-        self.found: list[str] = []
-
-    def visit_Name(self, n: cst.Name) -> None:
-        self.found.append(n.value)
-
-    def visit_Attribute(self, n: cst.Attribute) -> bool:
-        n.value.visit(self)
-        return False
-
-    def visit_Arg(self, n: cst.Arg) -> bool:
-        n.value.visit(self)  # a keyword's name is not a read
-        return False
-
-
 def names_in(node: cst.CSTNode) -> list[str]:
-    """Names read by an expression, in order, without attribute names."""
-    reader = _Reader()
-    node.visit(reader)
-    return reader.found
+    """Names read by an expression, in order, without attribute names or keywords.
+
+    A plain walk (no visitor): this runs for every statement of every stage.
+    """
+    found: list[str] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Name):
+            found.append(n.value)
+        elif isinstance(n, cst.Attribute):
+            stack.append(n.value)  # `np.exp`: np is read, exp is not a name
+        elif isinstance(n, cst.Arg):
+            stack.append(n.value)  # a keyword's name is not a read
+        else:
+            stack.extend(reversed(n.children))
+    return found
 
 
 def walk(body: list[Stmt]) -> Iterator[Stmt]:

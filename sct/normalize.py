@@ -26,7 +26,7 @@ from .check import _assigned_names, aug_op_key, binary_op_key, callee_key
 from .signature import CONSTRUCTORS, attribute_key, bind, index_value, method_key
 from .errors import InternalError
 from .names import Namer
-from .source import FunctionSource
+from .source import FunctionSource, find
 
 
 # operations whose result is a view of their operand's memory
@@ -73,10 +73,10 @@ class _Normalizer:
         self.shared: set[str] = set()  # names that may share memory with another array
         self.mentions_numpy = any(
             q.startswith("numpy")
-            for node in m.findall(fs.node.body, m.Name() | m.Attribute())
+            for node in find(fs.node.body, (cst.Name, cst.Attribute))
             for q in fs.file.qualified_names(node)
         )
-        self.one_return = len(m.findall(fs.node.body, m.Return())) == 1
+        self.one_return = len(find(fs.node.body, cst.Return)) == 1
 
     def user_callee(self, node: cst.BaseExpression) -> Any:
         """The user's function or primitive that a call calls, or None."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import libcst as cst
-import libcst.matchers as m
 
 from . import calls, emit, ir, kinks
 from .analysis import Activity, activity
@@ -22,7 +21,7 @@ from .forward import tangent
 from .names import Namer
 from .normalize import normalize
 from .reverse import adjoint
-from .source import FunctionSource, SourceFile
+from .source import FunctionSource, SourceFile, find
 
 MODES = ("tangent", "adjoint")
 
@@ -42,6 +41,7 @@ class Transformed:
     imports: emit.Imports
     # the generated functions of the user's functions it calls: (mode, source), in order made
     callees: list[tuple[str, str]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file the transformation read
 
     @property
     def normalized_source(self) -> str:
@@ -81,6 +81,7 @@ class Linker:
         self.queue: list[tuple[calls.Callee, tuple[str, ...], str]] = []
         self.normalized: dict[str, tuple[ir.Function, Namer]] = {}
         self.warn_kinks = False
+        self.files: set[str] = set()
 
     def name(self, key: str, function: str, pattern: tuple[str, ...], mode: str, everything: bool) -> tuple[str, bool]:
         """The generated function's name, and whether it is new."""
@@ -105,6 +106,7 @@ class Linker:
             callee, pattern, mode = self.queue.pop(0)
             fs = callee.fs
             assert fs is not None
+            self.files.add(fs.file.filename)
             if callee.key not in self.normalized:
                 check(fs, callee.resolver.known_names(), callee.resolver)
                 namer = Namer(file_names(fs.file) | set(self.names.values()))
@@ -125,7 +127,9 @@ class Linker:
 
 def file_names(file: SourceFile) -> set[str]:
     """Every identifier in the user's file: generated names must avoid them all."""
-    return {n.value for n in m.findall(file.module, m.Name())}  # type: ignore[attr-defined]
+    if "names" not in file.cache:
+        file.cache["names"] = {n.value for n in find(file.module, cst.Name)}
+    return file.cache["names"]
 
 
 def module_imports(file: SourceFile) -> tuple[dict[str, str], dict[str, str]]:
@@ -264,4 +268,5 @@ def _transform(
         adjoint_source=emit.function_source(adj, imports) if adj else "",
         imports=imports,
         callees=linker.drain(),
+        files=sorted({fs.file.filename} | linker.files),
     )

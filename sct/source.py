@@ -16,10 +16,9 @@ import inspect
 import linecache
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import (
     CodeRange,
     MetadataWrapper,
@@ -40,6 +39,7 @@ class SourceFile:
     wrapper: MetadataWrapper
     positions: Mapping[cst.CSTNode, CodeRange] = field(repr=False)
     _qualnames: Any = field(default=None, repr=False)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # what is computed once per file
     _parents: Any = field(default=None, repr=False)
 
     @property
@@ -202,5 +202,23 @@ def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
     )
 
 
+def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``node`` (itself included), in source order.
+
+    A plain walk over ``children``: libcst's visitors and ``findall`` rebuild
+    the tree as they go, which costs far more than reading it.
+    """
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children))
+
+
+def find(node: cst.CSTNode, kind: type | tuple[type, ...]) -> list[Any]:
+    """The nodes of one kind under ``node``, in source order."""
+    return [n for n in nodes(node) if isinstance(n, kind)]
+
+
 def _all_function_defs(module: cst.Module) -> list[cst.FunctionDef]:
-    return m.findall(module, m.FunctionDef())  # type: ignore[return-value]
+    return find(module, cst.FunctionDef)

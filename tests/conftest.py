@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,10 @@ from typing import Any, Callable
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Tests transform on purpose (and change rules for a test's length): no cache,
+# except in test_cache.py, which points the cache at a temporary directory.
+os.environ["SCT_CACHE"] = "0"
 
 import helpers  # noqa: E402
 

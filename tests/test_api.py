@@ -31,7 +31,6 @@ from helpers import (
 )
 
 import sct
-from sct import rules
 
 POINT = (5.0, 2.0, -3.0, 7.0)  # x, w, b, y
 

@@ -10,7 +10,6 @@ checked in both modes against finite differences and the dot-product identity.
 from __future__ import annotations
 
 import importlib
-import math
 import sys
 
 import pytest

@@ -1,0 +1,99 @@
+"""Cache: generated modules kept on disk, so that a second process need not transform again.
+
+Contract: :func:`lookup` and :func:`store` key an entry by everything the
+generated text depends on that is known before transforming: sct's version
+and a hash of its source, the text of the function's file, the function's name and line, and the
+options (``wrt``, modes, ``heaviside0``, ``warn_kinks``). An entry also lists
+the other files the transformation read (callees in other modules) with a
+hash of each; a changed one makes the entry a miss. Entries are JSON files in
+one directory: ``$SCT_CACHE_DIR``, else ``$XDG_CACHE_HOME/sct``, else
+``~/.cache/sct``. ``SCT_CACHE=0`` turns the cache off; deleting the directory
+empties it. A cache that cannot be read or written is silently skipped: it
+only ever saves time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+VERSION = "1"  # bump when the entry format changes
+
+
+def enabled() -> bool:
+    return os.environ.get("SCT_CACHE", "1") not in ("0", "off", "false", "no")
+
+
+def directory() -> Path:
+    if os.environ.get("SCT_CACHE_DIR"):
+        return Path(os.environ["SCT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sct"
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_SCT_DIGEST: list[str] = []
+
+
+def _sct_digest() -> str:
+    """A hash of sct's own source: any change to sct (a rule, a stage) changes every key."""
+    if not _SCT_DIGEST:
+        here = Path(__file__).resolve().parent
+        _SCT_DIGEST.append(digest("".join(p.read_text(encoding="utf-8") for p in sorted(here.glob("*.py")))))
+    return _SCT_DIGEST[0]
+
+
+def key(file_text: str, name: str, line: int, options: Any) -> str:
+    from . import __version__
+
+    payload = json.dumps([VERSION, __version__, _sct_digest(), digest(file_text), name, line, repr(options)])
+    return digest(payload)
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def lookup(entry_key: str) -> dict[str, Any] | None:
+    """The entry stored under ``entry_key``, if every file it depends on is unchanged."""
+    if not enabled():
+        return None
+    try:
+        entry = json.loads((directory() / f"{entry_key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for path, expected in entry.get("depends", []):
+        text = _read(path)
+        if text is None or digest(text) != expected:
+            return None
+    return entry
+
+
+def store(entry_key: str, entry: dict[str, Any], depends: list[str]) -> None:
+    """Keep ``entry`` (JSON-able) with a hash of each file in ``depends``."""
+    if not enabled():
+        return
+    hashes = []
+    for path in depends:
+        text = _read(path)
+        if text is None:
+            return  # a file that cannot be read again: nothing to check a hit against
+        hashes.append([path, digest(text)])
+    entry = {**entry, "depends": hashes}
+    try:
+        folder = directory()
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f"{entry_key}.{os.getpid()}.tmp"
+        temp.write_text(json.dumps(entry), encoding="utf-8")
+        temp.replace(folder / f"{entry_key}.json")  # atomic: readers never see half an entry
+    except OSError:
+        pass

@@ -1,0 +1,96 @@
+"""The transform cache (issue 7): a second process loads generated code instead of transforming.
+
+Specification: entries live in ``$SCT_CACHE_DIR`` (else ``~/.cache/sct``);
+``SCT_CACHE=0`` turns the cache off; a change to the function's file, to a
+callee's file, or to the options is a miss. A hit gives the same functions
+and the same sources as a transform.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SCRIPT = """
+import json, sys, time
+sys.path.insert(0, {folder!r})
+import sct
+import {module} as m
+t = time.perf_counter()
+d = sct.differentiate(m.f, wrt={wrt!r})
+grad = d.grad(1.5, 0.5)
+elapsed = time.perf_counter() - t
+print(json.dumps({{"grad": list(grad), "ms": elapsed * 1000, "transformed": d._transformed is not None,
+                   "source": d.adjoint_source}}))
+"""
+
+
+def run(folder: Path, module: str, cache_dir: Path, wrt=None, enabled: str = "1") -> dict:
+    code = SCRIPT.format(folder=str(folder), module=module, wrt=wrt)
+    env = {"PATH": "/usr/bin:/bin", "SCT_CACHE_DIR": str(cache_dir), "SCT_CACHE": enabled, "HOME": str(cache_dir)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> tuple[Path, str]:
+    (tmp_path / "helper_mod.py").write_text("def helper(a):\n    return a * a\n")
+    source = textwrap.dedent(
+        """
+        import math
+        from helper_mod import helper
+
+
+        def f(x, y):
+            return math.sin(x) * helper(y) + x
+        """
+    )
+    (tmp_path / "cached_mod.py").write_text(source)
+    return tmp_path, "cached_mod"
+
+
+def test_a_second_process_loads_from_the_cache(module, tmp_path) -> None:
+    folder, name = module
+    cache_dir = tmp_path / "cache"
+    first = run(folder, name, cache_dir)
+    second = run(folder, name, cache_dir)
+    assert first["transformed"] and not second["transformed"]
+    assert first["grad"] == second["grad"] and first["source"] == second["source"]
+    assert len(list(cache_dir.glob("*.json"))) == 1
+
+
+def test_changes_and_options_are_misses(module, tmp_path) -> None:
+    folder, name = module
+    cache_dir = tmp_path / "cache"
+    run(folder, name, cache_dir)
+    assert run(folder, name, cache_dir, wrt=["x"])["transformed"]  # other options
+    (folder / "helper_mod.py").write_text("def helper(a):\n    return a * a * a\n")  # a callee's file changed
+    changed = run(folder, name, cache_dir)
+    assert changed["transformed"] and changed["grad"][1] == pytest.approx(__import__("math").sin(1.5) * 3 * 0.25)
+    (folder / f"{name}.py").write_text((folder / f"{name}.py").read_text() + "\n# edited\n")
+    assert run(folder, name, cache_dir)["transformed"]
+
+
+def test_the_cache_can_be_turned_off(module, tmp_path) -> None:
+    folder, name = module
+    cache_dir = tmp_path / "cache"
+    run(folder, name, cache_dir, enabled="0")
+    assert not cache_dir.exists() or not list(cache_dir.glob("*.json"))
+    assert run(folder, name, cache_dir, enabled="0")["transformed"]
+
+
+def test_a_damaged_entry_is_a_miss(module, tmp_path) -> None:
+    folder, name = module
+    cache_dir = tmp_path / "cache"
+    run(folder, name, cache_dir)
+    (entry,) = cache_dir.glob("*.json")
+    data = json.loads(entry.read_text())
+    data["text"] = "this is not python ("
+    entry.write_text(json.dumps(data))
+    again = run(folder, name, cache_dir)
+    assert again["transformed"] and again["grad"] == run(folder, name, cache_dir)["grad"]
