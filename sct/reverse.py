@@ -56,6 +56,7 @@ class _Reverse:
         self.reassigned: set[str] = set()
         self.loop_targets: list[str] = []
         self.filename = ""
+        self.live_pushes: set[str] = set()  # pushed by a later statement of the current block, unchanged since
 
     # ---- names --------------------------------------------------------------
 
@@ -94,6 +95,9 @@ class _Reverse:
                 pushes.append(ir.Assign(local, cst.Name(n), ir.INACTIVE, (), origin))
                 pops.insert(0, ir.Assign(n, cst.Name(local), POP, (), origin))
             return pushes, pops
+        # a value a later statement of this block pushes already (unchanged since) is popped there
+        keep = [n for n in keep if n not in self.live_pushes]
+        self.live_pushes |= set(keep)
         for n in keep:
             stack = self.namer.derived(n, "stack")
             self.stacks[stack] = None
@@ -196,8 +200,17 @@ class _Reverse:
         rule = rule_of(stmt, self.arrays)
         # elementwise on arrays: each operand's adjoint is summed back to its own shape
         spread = self.arrays and rule is not None and rule.broadcasts and len(stmt.args) > 1
+        given: dict[str, str] = {}  # a product already assigned to an adjoint here, by its text
         for var, partial in partials(stmt, self.act, self.arrays):
             term = E.mul(g, partial)
+            # mse: yhat_bar = g * (2 * (yhat - y)); y_bar = -yhat_bar, not the product twice
+            negated = isinstance(term, cst.UnaryOperation) and isinstance(term.operator, cst.Minus)
+            if E.code(term) in given:
+                term = cst.Name(given[E.code(term)])
+            elif negated and E.code(term.expression) in given:  # type: ignore[attr-defined]
+                term = E.neg(cst.Name(given[E.code(term.expression)]))  # type: ignore[attr-defined]
+            elif not spread and var not in self.nonzero and not isinstance(term, cst.Name):
+                given[E.code(term)] = self.namer.bar(var)
             if spread:
                 term = _call("sct.arrays.unbroadcast", term, cst.Name(var))
             self.accumulate(var, term, stmt.origin, out)
@@ -384,10 +397,19 @@ class _Reverse:
         """The forward sweep and the reverse sweep of a block."""
         fwd_parts: list[list[ir.Stmt]] = []
         rev: list[ir.Stmt] = []
+        outer, self.live_pushes = self.live_pushes, set()
         for stmt in reversed(body):
+            compound = isinstance(stmt, (ir.If, ir.For, ir.While))
+            if compound:  # a push on one path, or in another loop, serves no statement here
+                self.live_pushes = set()
             fwd, back = self.stmt(stmt)
             fwd_parts.append(fwd)
             rev.extend(back)
+            if compound:
+                self.live_pushes = set()
+            else:  # earlier statements saw the values from before this one
+                self.live_pushes -= ir.assigned([stmt]) | ({stmt.target} if isinstance(stmt, ir.SetItem) else set())
+        self.live_pushes = outer
         return [s for part in reversed(fwd_parts) for s in part], rev
 
 

@@ -59,7 +59,7 @@ def position_adjoint(x0, v0, omega, zeta, dt, n, x_bar):
     x = x0
     # line 15: v = v0
     v = v0
-    # the loop at line 16 records each trip: t1, t2, v, t4, x, a
+    # the loop at line 16 records each trip: t1, t2, t4, x, v, a
     i_iter = range(n)
     # line 16: for i in range(n):
     for i in i_iter:
@@ -69,7 +69,6 @@ def position_adjoint(x0, v0, omega, zeta, dt, n, x_bar):
         t1_stack.append(t1)
         t3 = t2 * v
         t2_stack.append(t2)
-        v_stack.append(v)
         t4 = omega * omega
         t5 = t4 * x
         t4_stack.append(t4)
@@ -114,7 +113,6 @@ def position_adjoint(x0, v0, omega, zeta, dt, n, x_bar):
         t4_bar = t5_bar * x
         x_bar += t5_bar * t4
         omega_bar += t4_bar * (omega + omega)
-        v = v_stack.pop()
         t2 = t2_stack.pop()
         t2_bar = t3_bar * v
         v_bar += t3_bar * t2

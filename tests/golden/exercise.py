@@ -34,7 +34,7 @@ def loss_adjoint(x, w, b, y, result_bar):
     # reverse sweep
     # line 11: return mse(yhat, y)
     yhat_bar = result_bar * (2 * (yhat - y))
-    y_bar = -(result_bar * (2 * (yhat - y)))
+    y_bar = -yhat_bar
     # line 10: yhat = h + z
     h_bar = yhat_bar
     z_bar = yhat_bar

@@ -36,7 +36,7 @@ def neuron_loss_adjoint(x1, x2, w1, w2, b, y, result_bar):
     # reverse sweep
     # line 16: return mse(a, y)
     a_bar = result_bar * (2 * (a - y))
-    y_bar = -(result_bar * (2 * (a - y)))
+    y_bar = -a_bar
     # line 15: a = sigmoid(z)
     z_bar = a_bar * (a * (1 - a))
     # line 14: z = w1 * x1 + w2 * x2 + b
@@ -85,7 +85,7 @@ def two_layer_loss_adjoint(x, w1, b1, w2, b2, y, result_bar):
     # reverse sweep
     # line 22: return mse(yhat, y)
     yhat_bar = result_bar * (2 * (yhat - y))
-    y_bar = -(result_bar * (2 * (yhat - y)))
+    y_bar = -yhat_bar
     # line 21: yhat = w2 * h + b2
     t3_bar = yhat_bar
     b2_bar = yhat_bar

@@ -55,7 +55,7 @@ def recurrent_loss_adjoint(h0, w, u, xs, result_bar):
     hs = np.zeros(n + 1)
     # line 14: hs[0] = h0
     hs[0] = h0
-    # the loop at line 15 records each trip: t2, t4, t3, t5, t7, hs_old
+    # the loop at line 15 records each trip: t2, t4, t3, t5, hs_old, t7
     t_iter = range(n)
     # line 15: for t in range(n):
     for t in t_iter:
@@ -70,7 +70,6 @@ def recurrent_loss_adjoint(h0, w, u, xs, result_bar):
         t3_stack.append(t3)
         t5_stack.append(t5)
         t7 = np.tanh(t6)
-        t7_stack.append(t7)
         hs_old = copy_of(hs[t + 1])
         hs[t + 1] = t7
         hs_old_stack.append(hs_old)
@@ -92,7 +91,6 @@ def recurrent_loss_adjoint(h0, w, u, xs, result_bar):
         t7_bar = unbroadcast(copy_of(hs_bar[t + 1]), t7)
         hs_bar[t + 1] = 0
         hs[t + 1] = hs_old
-        t7 = t7_stack.pop()
         t6_bar = t7_bar * (1 - t7 * t7)
         t5 = t5_stack.pop()
         t3 = t3_stack.pop()
