@@ -214,9 +214,11 @@ class NamespaceResolver:
 
 
 def _library(fn: types.FunctionType) -> bool:
-    """Whether ``fn`` comes from an installed package or the standard library."""
+    """Whether ``fn`` comes from an installed package, the standard library, or sct itself."""
     import sysconfig
 
+    if (fn.__module__ or "").split(".")[0] == "sct":
+        return True  # sct's helpers (sct.arrays): rules or nothing, never user code
     filename = fn.__code__.co_filename
     roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     return "site-packages" in filename or "dist-packages" in filename or any(filename.startswith(r) for r in roots)

@@ -219,6 +219,12 @@ class _Checker(cst.CSTVisitor):
                 if arg.keyword is None:
                     arg.value.visit(self)
             return False
+        if key is None and isinstance(node.func, cst.Attribute):
+            base = node.func
+            while isinstance(base, cst.Attribute):
+                base = base.value
+            if isinstance(base, cst.Name):
+                self.visit_Name(base)  # `x.max()` with no `x`: an undefined name, said so
         if key is None and isinstance(node.func, cst.Attribute) and _array_valued(node.func.value, self.defined):
             self.fail(
                 node,
@@ -268,7 +274,12 @@ class _Checker(cst.CSTVisitor):
             self.fail(node, "indexing a tuple", "use the element itself")
         node.value.visit(self)
         for element in node.slice:
-            element.slice.visit(self)
+            s = element.slice
+            if isinstance(s, cst.Index) and isinstance(s.value, cst.List):  # x[[2, 2, 0]]: an index array
+                for e in s.value.elements:
+                    e.value.visit(self)
+            else:
+                s.visit(self)
         return False
 
     def _check_user_call(self, node: cst.Call, callee: Any, label: str) -> None:
@@ -488,7 +499,11 @@ def check(fs: FunctionSource, known_globals: Iterable[str] = (), resolver: Any =
 def _always_returns(statements: list[cst.BaseStatement]) -> bool:
     """Whether every path through ``statements`` ends in `return` (loops may not run)."""
     for stmt in statements:
-        if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
+        if isinstance(stmt, cst.Return):  # a small statement of a one-line suite
+            return True
+        if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(
+            isinstance(s, cst.Return) for s in stmt.body
+        ):
             return True
         if isinstance(stmt, cst.If) and stmt.orelse is not None:
             orelse = stmt.orelse

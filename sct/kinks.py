@@ -34,6 +34,10 @@ _KINKS = {
     "math.fabs": lambda a: a[0],
     "builtins.max": lambda a: cst.BinaryOperation(a[0], cst.Subtract(), a[1]),
     "builtins.min": lambda a: cst.BinaryOperation(a[0], cst.Subtract(), a[1]),
+    "numpy.abs": lambda a: a[0],
+    "numpy.sign": lambda a: a[0],
+    "numpy.maximum": lambda a: cst.BinaryOperation(a[0], cst.Subtract(), a[1]),
+    "numpy.minimum": lambda a: cst.BinaryOperation(a[0], cst.Subtract(), a[1]),
 }
 _COMPARISONS = (cst.GreaterThanEqual, cst.GreaterThan, cst.LessThanEqual, cst.LessThan)
 

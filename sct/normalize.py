@@ -284,6 +284,7 @@ class _Normalizer:
             self.call(value, callee, [target], out, origin)  # type: ignore[arg-type]
             return
         expr, op, args, statics = self.operation(value, out, origin)
+        made_by = (op, args)  # what the target's value is (through a temporary, below)
         if op is not None and target in ir.names_in(expr):
             temp = self.namer.temp()
             out.append(ir.Assign(temp, expr, op, args, origin, statics))
@@ -291,7 +292,7 @@ class _Normalizer:
         if op == ir.INACTIVE and _is_range(value, self):
             self.ranges.add(target)
         out.append(ir.Assign(target, expr, op, args, origin, statics))
-        self.note(target, op, args)
+        self.note(target, *made_by)
 
     def write(self, target: cst.Subscript, value: cst.BaseExpression, op: str | None, out: list[ir.Stmt], origin: ir.Origin) -> None:
         """``y[i] = v``; ``y[i] += v`` as ``t = y[i]; t2 = t + v; y[i] = t2``."""
@@ -400,7 +401,7 @@ class _Normalizer:
         out: list[ir.Stmt] = []
         statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
         for stmt in statements:
-            if isinstance(stmt, cst.SimpleStatementLine):
+            if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
                 for small in stmt.body:
                     self.small(small, self.origin(small), out)
             elif isinstance(stmt, cst.If):

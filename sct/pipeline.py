@@ -81,6 +81,7 @@ class Linker:
         self.queue: list[tuple[calls.Callee, tuple[str, ...], str]] = []
         self.normalized: dict[str, tuple[ir.Function, Namer]] = {}
         self.warn_kinks = False
+        self.arrays = False  # the module's root function uses NumPy
         self.files: set[str] = set()
 
     def name(self, key: str, function: str, pattern: tuple[str, ...], mode: str, everything: bool) -> tuple[str, bool]:
@@ -116,6 +117,7 @@ class Linker:
                     normalized = kinks.instrument(normalized, fs.file.filename)
                 self.normalized[callee.key] = (normalized, namer)
             normalized, namer = self.normalized[callee.key]
+            normalized.arrays |= self.arrays  # called from array code: its operands may be arrays
             wrt = [p for p in fs.params if p in pattern]
             act = activity(normalized, wrt)
             name = self.names[(callee.key, pattern, mode)]
@@ -249,6 +251,7 @@ def _transform(
     normalized = normalize(fs, namer, resolver)
     if linker.warn_kinks:
         normalized = kinks.instrument(normalized, fs.file.filename)
+    linker.arrays |= normalized.arrays
     act = activity(normalized, wrt_list)
     key = f"{resolver.module}.{fs.name}"
     made: dict[str, ir.Function | None] = {"tangent": None, "adjoint": None}

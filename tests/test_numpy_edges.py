@@ -1,0 +1,49 @@
+"""NumPy edge cases found by the rule tests: each was wrong or refused before its fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import check_array_derivatives, load_module
+
+import sct
+
+
+def test_a_callee_of_array_code_is_array_code(load) -> None:
+    # scale uses no NumPy call itself; called from array code, its adjoints are summed back to shapes
+    f = load("import numpy as np\n\n\ndef scale(a, b):\n    return a * b + a\n\n\ndef f(x, s):\n    return np.sum(scale(x, s))\n")
+    x_bar, s_bar = f.grad(np.full((2, 3), 0.5), np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(x_bar, np.broadcast_to([2.0, 3.0, 4.0], (2, 3)))
+    np.testing.assert_array_equal(s_bar, [1.0, 1.0, 1.0])
+
+
+def test_an_index_written_as_a_list(load) -> None:
+    f = load("import numpy as np\n\n\ndef f(x):\n    return np.sum(x[[2, 2, 0]] ** 2)\n")
+    assert np.array_equal(f.grad(np.array([0.5, -1.0, 2.0]))[0], [1.0, 0.0, 8.0])  # x[2] read twice
+    check_array_derivatives(f.fn, f.tangent, f.adjoint, (np.array([0.5, -1.0, 2.0]),), (0,))
+
+
+def test_an_undefined_array_name_is_reported_as_such(tmp_path) -> None:
+    fn = load_module(tmp_path, "import numpy as np\n\n\ndef f(a):\n    return x.max(axis=0)\n").f
+    with pytest.raises(sct.errors.UndefinedNameError, match="the name `x` is not defined"):
+        sct.differentiate(fn).adjoint
+
+
+def test_a_one_line_function(load) -> None:
+    f = load("import numpy as np\n\n\ndef f(W, x): return np.sum(np.tanh(x @ W) ** 2)\n")
+    check_array_derivatives(f.fn, f.tangent, f.adjoint, (np.full((3, 2), 0.3), np.full((4, 3), 0.2)), (0, 1))
+    g = load("def g(x): return x * x\n", name="g")
+    assert g.grad(3.0) == (6.0,)
+
+
+def test_augmented_assignments_on_a_fresh_array(load) -> None:
+    f = load("import numpy as np\n\n\ndef f(x, y):\n    z = x * 1.0\n    z += y\n    z *= y\n    return np.sum(z)\n")
+    x_bar, y_bar = f.grad(np.full(3, 0.5), np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(x_bar, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(y_bar, [2.5, 4.5, 6.5])
+
+
+def test_second_derivatives_of_array_code_are_refused_clearly(load) -> None:
+    f = load("import numpy as np\n\n\ndef f(x):\n    return np.sum(np.sin(x))\n")
+    with pytest.raises(sct.SctError, match="no derivative rule"):
+        sct.hessian(f.fn)(np.ones(3))
