@@ -36,6 +36,10 @@ def unbroadcast(g: Any, x: Any) -> Any:
 
     A ``g`` of fewer elements than ``x`` (a constant partial: ``0``) is broadcast up to its shape.
     """
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype:
+        return g  # the common case, first: nothing was broadcast
+    if type(g) is float and type(x) is float:
+        return g
     shape = np.shape(x)
     if np.shape(g) == shape:
         return like(g, x)
@@ -69,6 +73,8 @@ def _count(x: Any, axis: Any) -> int:
 
 
 def sum_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if axis is None and not keepdims and type(x) is np.ndarray:  # the whole array: g everywhere
+        return np.broadcast_to(np.asarray(g, dtype=np.result_type(x, g)), x.shape)
     return _spread(g, x, axis, keepdims).astype(np.result_type(x, g), copy=True)
 
 
@@ -135,6 +141,8 @@ def var_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False, ddof: int 
 def matmul_vjp_a(g: Any, a: Any, b: Any) -> Any:
     """The adjoint of ``a`` in ``a @ b``, for vectors, matrices and stacks of them."""
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 2 and b.ndim == 2:  # matrices: the common case, first
+        return g @ b.T
     if a.ndim == 1 and b.ndim == 1:
         return g * b
     if a.ndim == 1:  # (k,) @ (..., k, m)
@@ -147,6 +155,8 @@ def matmul_vjp_a(g: Any, a: Any, b: Any) -> Any:
 def matmul_vjp_b(g: Any, a: Any, b: Any) -> Any:
     """The adjoint of ``b`` in ``a @ b``."""
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 2 and b.ndim == 2:
+        return a.T @ g
     if a.ndim == 1 and b.ndim == 1:
         return g * a
     if a.ndim == 1:
@@ -352,12 +362,16 @@ def copy_of(x: Any) -> Any:
 
 
 def like(g: Any, x: Any) -> Any:
-    """A parameter's adjoint as the caller expects it: ``x``'s shape and floating dtype."""
+    """A parameter's adjoint as the caller expects it: ``x``'s shape and floating dtype, its own array."""
     if not isinstance(x, np.ndarray):
+        return g
+    if type(g) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype and g.flags.writeable:
         return g
     g = np.asarray(g)
     if g.shape != x.shape:
         g = np.broadcast_to(g, x.shape).copy()  # an adjoint known only to be 0
     if g.dtype != x.dtype and np.issubdtype(x.dtype, np.floating):
         g = g.astype(x.dtype)
+    if not g.flags.writeable:  # a broadcast view (sum's adjoint): the caller gets its own array
+        g = g.copy()
     return g

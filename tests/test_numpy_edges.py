@@ -47,3 +47,12 @@ def test_second_derivatives_of_array_code_are_refused_clearly(load) -> None:
     f = load("import numpy as np\n\n\ndef f(x):\n    return np.sum(np.sin(x))\n")
     with pytest.raises(sct.SctError, match="no derivative rule"):
         sct.hessian(f.fn)(np.ones(3))
+
+
+def test_gradients_are_the_callers_own_arrays(load) -> None:
+    # sum's adjoint is a broadcast view inside the adjoint; what is returned is a writable array
+    f = load("import numpy as np\n\n\ndef f(x):\n    return np.sum(x)\n")
+    (g,) = f.grad(np.ones(4))
+    assert g.flags.writeable and g.flags.owndata
+    g += 1.0
+    np.testing.assert_array_equal(g, [2.0, 2.0, 2.0, 2.0])
