@@ -240,7 +240,7 @@ def _detail(name: str, c: dict[str, Any]) -> list[str]:
 
 def _transform(transform: dict[str, Any]) -> list[str]:
     out = [
-        "## Transform time: `sct.differentiate(fn).transformed`\n",
+        "## Transform time: first use of `sct.differentiate(fn)` (`d.adjoint`)\n",
         (
             f"Median over {_processes(next(iter(transform.values()))['samples'])}; "
             '"again" is a second transform of the same function in the same process.\n'
