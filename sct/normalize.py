@@ -208,6 +208,14 @@ class _Normalizer:
         if isinstance(node, cst.Call):
             method = method_key(node.func, self.local)
             key = method or callee_key(self.fs, node.func)
+            if key == "numpy.full" and len(node.args) >= 2 and not _is_constant(node.args[1].value):
+                # np.full(shape, v) with a computed v: zeros of the shape plus v, so v's derivative flows
+                self.arrays = True
+                zeros = self.namer.temp()
+                shape = _bare(node.args[0].value)
+                out.append(ir.Assign(zeros, cst.Call(cst.parse_expression("numpy.zeros"), [cst.Arg(shape)]), ir.INACTIVE, (), origin))
+                fill = self.atom(node.args[1].value, out, origin)
+                return cst.BinaryOperation(cst.Name(zeros), cst.Add(), fill), "+", (cst.Name(zeros), fill), ()
             if key in CONSTRUCTORS:  # a fresh array from a shape
                 self.arrays = True
                 return self.rewrite(node, key), ir.INACTIVE, (), ()

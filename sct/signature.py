@@ -38,6 +38,7 @@ _PACKED = {"reshape": "shape", "transpose": "axes"}
 JOINS = {"numpy.concatenate", "numpy.stack"}
 CONSTRUCTORS = {
     "numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity", "numpy.arange", "numpy.linspace",
+    "numpy.full",  # with a constant fill (a computed one is zeros plus the fill: see sct.normalize)
 }
 
 

@@ -61,7 +61,9 @@ class SourceFile:
         """What a name or attribute refers to, resolved through the file's imports."""
         if self._qualnames is None:
             self._qualnames = self.wrapper.resolve(QualifiedNameProvider)
-        found = self._qualnames.get(node, ())
+        found = self._qualnames.get(node)
+        if found is None:
+            return set()  # a node sct made itself, not the file's
         if not isinstance(found, (set, frozenset)):
             found = found()  # libcst resolves some entries lazily
         return {q.name for q in found}

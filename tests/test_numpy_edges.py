@@ -56,3 +56,14 @@ def test_gradients_are_the_callers_own_arrays(load) -> None:
     assert g.flags.writeable and g.flags.owndata
     g += 1.0
     np.testing.assert_array_equal(g, [2.0, 2.0, 2.0, 2.0])
+
+
+def test_full_with_a_computed_fill_passes_its_derivative(load) -> None:
+    f = load(
+        "import numpy as np\n\n\ndef f(x, s):\n    y = np.full(3, s)\n    z = np.full((2, 3), 0.5)\n"
+        "    return np.sum(y * x) + np.sum(z * s)\n"
+    )
+    x_bar, s_bar = f.grad(np.arange(3.0), 2.0)
+    np.testing.assert_array_equal(x_bar, [2.0, 2.0, 2.0])
+    assert s_bar == 6.0  # sum(x) + sum(z)
+    check_array_derivatives(f.fn, f.tangent, f.adjoint, (np.arange(3.0), 2.0), (0, 1))
