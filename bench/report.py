@@ -47,7 +47,7 @@ def cell(tool: dict[str, Any], key: str) -> str:
 
 
 def goal_verdict(case_result: dict[str, Any]) -> str:
-    adjoint = case_result["tools"]["sct adjoint"]
+    adjoint = case_result["tools"]["sct grad"]
     if adjoint["status"] != OK:
         return f"not measured ({short_status(adjoint['status'])})"
     if adjoint.get("vs_function") is None:
@@ -115,7 +115,7 @@ def _table(
 
 def _summary(cases: dict[str, Any]) -> list[str]:
     out = ["## Gradient time / function time (median)\n"]
-    header = ["case", "function", *GRADIENTS, "goal (sct adjoint)", "met"]
+    header = ["case", "function", *GRADIENTS, "goal (sct grad)", "met"]
     rows = []
     for name, c in cases.items():
         fn = c["tools"]["function"]
@@ -131,7 +131,7 @@ def _summary(cases: dict[str, Any]) -> list[str]:
 
 def _goals(cases: dict[str, Any]) -> list[str]:
     out = [
-        "## Goals (issue 7: sct adjoint / function; issue 5: sct adjoint / hand-written)\n",
+        "## Goals (issue 7: sct grad / function; issue 5: sct grad / hand-written)\n",
         (
             "The issue's reference ratios were measured on another machine of this kind; "
             "ours are from this run. The last column holds sct's tangent to the same goal "
@@ -141,7 +141,7 @@ def _goals(cases: dict[str, Any]) -> list[str]:
     header = [
         "case",
         "goal",
-        "sct adjoint",
+        "sct grad",
         "met",
         "hand-written",
         "issue's hand-written",
@@ -154,7 +154,7 @@ def _goals(cases: dict[str, Any]) -> list[str]:
     rows = []
     for name, c in cases.items():
         t = c["tools"]
-        adjoint = t["sct adjoint"]
+        adjoint = t["sct grad"]
         hand_goal = c.get("hand_goal")
         if hand_goal is None:
             issue5 = ""

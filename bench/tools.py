@@ -8,7 +8,9 @@ same shape): a tool that disagrees, or raises, is reported in the table and
 not timed, so that no number in a table comes from a wrong derivative.
 
 sct's columns come from ``sct.differentiate(fn, wrt)``: the adjoint is timed
-as ``f.adjoint(*args, 1.0)`` (the compiled function itself, not ``f.grad``),
+as ``f.adjoint(*args, 1.0)`` (the compiled function itself), the gradient as
+``f.grad(*args)`` (the generated ``<name>_grad``: the adjoint with its seed
+fixed at 1; after the first call ``f.grad`` is that function, no wrapper),
 the tangent as the calls that give the full gradient (one per input, each with
 a unit seed), or for an array case one directional derivative.
 """
@@ -29,6 +31,7 @@ TOOLS = [
     "function",
     "hand-written",
     "sct adjoint",
+    "sct grad",
     "sct tangent",
     "autograd",
     "jax",
@@ -81,13 +84,13 @@ def _sct(case: Case) -> list[Tool]:
     except sct.SctError as e:
         status = f"unsupported: {_first_line(e.message)}"
         return [
-            Tool(name, status, detail=str(e)) for name in ("sct adjoint", "sct tangent")
+            Tool(name, status, detail=str(e)) for name in ("sct adjoint", "sct grad", "sct tangent")
         ]
     except Exception as e:  # an InternalError, or anything else: a bug in sct
         status = f"error: {type(e).__name__}: {_first_line(str(e))}"
         return [
             Tool(name, status, detail=repr(e))
-            for name in ("sct adjoint", "sct tangent")
+            for name in ("sct adjoint", "sct grad", "sct tangent")
         ]
     adjoint = Tool(
         "sct adjoint",
@@ -95,7 +98,9 @@ def _sct(case: Case) -> list[Tool]:
         args=case.args + (1.0,),
         note="adjoint(*args, 1.0)",
     )
-    return [adjoint, _sct_tangent(case, f.tangent)]
+    f.adjoint  # loads the generated functions: f.grad is then the generated gradient itself
+    grad = Tool("sct grad", call=f.grad, args=case.args, note="grad(*args): the adjoint, seed fixed at 1")
+    return [adjoint, grad, _sct_tangent(case, f.tangent)]
 
 
 def _sct_tangent(case: Case, tangent: Callable[..., Any]) -> Tool:

@@ -72,13 +72,14 @@ class Differentiated:
             namespace = self._namespace()
             resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
             result = pipeline.transform(
-                fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, **self._kinks
+                fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, gradient=True, **self._kinks
             )
             self._transformed = result
             if not self._compiled:
                 text = emit.module_source(fs.file.filename, result.functions_source(), result.imports)
-                names = {m: fn.name for m, fn in (("tangent", result.tangent), ("adjoint", result.adjoint)) if fn}
-                sources = {m: result.mode_source(m) for m in names}
+                made = (("tangent", result.tangent), ("adjoint", result.adjoint), ("grad", result.grad))
+                names = {m: fn.name for m, fn in made if fn}
+                sources = {m: result.mode_source(m) if m != "grad" else result.grad_source for m in names}
                 self._install(text, names, sources, result.wrt, namespace)
                 key = self._cache_key()
                 if key is not None and all(Path(f).is_file() for f in result.files):
@@ -89,6 +90,8 @@ class Differentiated:
     def _install(self, text: str, names: dict[str, str], sources: dict[str, str], wrt: list[str], namespace: dict[str, Any]) -> None:
         compiled = emit.compile_functions(text, f"{self.fn.__qualname__}", namespace)
         self._compiled = {mode: compiled[name] for mode, name in names.items()}
+        if "grad" in self._compiled:  # f.grad(*args) calls the generated gradient itself, no wrapper
+            self.grad = self._compiled["grad"]  # type: ignore[method-assign]
         self._sources = sources
         self._wrt_names = list(wrt)
 
@@ -137,8 +140,22 @@ class Differentiated:
         return self._compiled["adjoint"]
 
     def grad(self, *args: Any) -> tuple[Any, ...]:
-        """The gradient of a scalar-valued function: ``adjoint(*args, 1)`` (an exact seed: Fractions stay Fractions)."""
+        """The gradient of a scalar-valued function: ``adjoint(*args, 1)`` (an exact seed: Fractions stay Fractions).
+
+        Once transformed, ``f.grad`` is the generated ``<name>_grad`` itself
+        (:mod:`sct.specialize`: the adjoint with the seed fixed at 1, shown by
+        ``.grad_source``); a function returning several values has none.
+        """
+        self._load()
+        if "grad" in self._compiled:
+            return self._compiled["grad"](*args)
         return self.adjoint(*args, 1)
+
+    @property
+    def grad_source(self) -> str:
+        """The generated gradient (empty for a function returning several values)."""
+        self._load()
+        return self._sources.get("grad", "")
 
     def value_and_grad(self, *args: Any) -> tuple[Any, tuple[Any, ...]]:
         """``(fn(*args), grad(*args))``.
@@ -146,7 +163,7 @@ class Differentiated:
         The adjoint recomputes the forward sweep it needs rather than returning
         the value, so this calls the function once and the adjoint once.
         """
-        return self.fn(*args), self.adjoint(*args, 1)
+        return self.fn(*args), self.grad(*args)
 
     @property
     def tangent_source(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 
 import libcst as cst
 
-from . import calls, emit, ir, kinks
+from . import calls, emit, ir, kinks, specialize
 from .analysis import Activity, activity
 from .check import check
 from .errors import UsageError
@@ -42,6 +42,8 @@ class Transformed:
     # the generated functions of the user's functions it calls: (mode, source), in order made
     callees: list[tuple[str, str]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file the transformation read
+    grad: ir.Function | None = None  # the adjoint with the result's adjoint fixed at 1 (sct.specialize)
+    grad_source: str = ""
 
     @property
     def normalized_source(self) -> str:
@@ -55,7 +57,7 @@ class Transformed:
         return returned_count(self.source)
 
     def functions_source(self) -> list[str]:
-        own = [s for s in (self.tangent_source, self.adjoint_source) if s]
+        own = [s for s in (self.tangent_source, self.adjoint_source, self.grad_source) if s]
         return own + [source for _, source in self.callees]
 
     def mode_source(self, mode: str) -> str:
@@ -223,6 +225,7 @@ def transform(
     linker: Linker | None = None,
     heaviside0: Any = 1,
     warn_kinks: bool = False,
+    gradient: bool = False,
 ) -> Transformed:
     """Run every stage for one function, and for the user's functions it calls.
 
@@ -242,7 +245,11 @@ def transform(
     linker = linker or Linker(fs.file, namer, imports)
     linker.warn_kinks = warn_kinks
     with kinks.convention(heaviside0):
-        return _transform(fs, wrt_list, modes, namer, imports, resolver, linker)
+        result = _transform(fs, wrt_list, modes, namer, imports, resolver, linker)
+        if gradient and result.adjoint is not None and result.normalized_returns == 0:
+            result.grad = specialize.gradient(result.adjoint, namer.fresh(f"{fs.name}_grad"))
+            result.grad_source = emit.function_source(result.grad, imports)
+        return result
 
 
 def _transform(

@@ -1,0 +1,150 @@
+"""Specialize: the gradient, that is the adjoint of a scalar result with its adjoint fixed at 1.
+
+Contract: :func:`gradient` takes the adjoint of a function returning one
+value and returns ``<name>_grad``: the same parameters without the seed,
+computing exactly ``adjoint(*args, 1)``. The seed becomes the literal ``1``;
+copies of names and literals (``h_bar = yhat_bar``) are propagated forward
+through straight-line code, and into each branch and loop body as far as the
+body leaves them unchanged; expressions are simplified (``1 * x`` is ``x``)
+and statements nobody reads are removed (:func:`sct.analysis.prune`).
+
+In scalar code (no NumPy), the exercise's functions are written inline, as
+conditional expressions, instead of calls that test for arrays:
+``relu(z)`` is ``z if z > 0 else z - z`` and ``heaviside(z)`` is
+``1 if z >= 0 else 0`` (``heaviside0`` kept). This is what ``.grad`` runs:
+the adjoint a user reads stays the one shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+
+from . import expr as E
+from . import ir
+from .analysis import prune
+from .lower import rename
+
+Env = dict[str, E.Expr]
+
+
+def _substitute(node: E.Expr, env: Env) -> E.Expr:
+    """``node`` with each propagated name replaced by its value, simplified."""
+    names = set(ir.names_in(node)) & set(env)
+    if not names:
+        return node
+    literals = {n: v for n, v in env.items() if n in names and not isinstance(v, cst.Name)}
+    renames = {n: v.value for n, v in env.items() if n in names and isinstance(v, cst.Name)}  # type: ignore[attr-defined]
+    node = rename(node, renames) if renames else node
+    if literals:
+        node = node.visit(_Literals(literals))  # type: ignore[assignment]
+    return E.simplify(node)
+
+
+class _Literals(cst.CSTTransformer):
+    def __init__(self, literals: Env):
+        self.literals = literals
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return False  # `x_stack.pop`: never replace the object of a method
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        return self.literals.get(updated.value, updated)
+
+
+def _forget(env: Env, written: set[str]) -> None:
+    """Names written, and copies of them, no longer hold their propagated values."""
+    for name in list(env):
+        value = env[name]
+        if name in written or (isinstance(value, cst.Name) and value.value in written):
+            del env[name]
+
+
+def _written(stmt: ir.Stmt) -> set[str]:
+    out = set(ir.assigned([stmt]))
+    if isinstance(stmt, ir.SetItem):
+        out.add(stmt.target)
+    return out | {s.target for s in ir.walk([stmt]) if isinstance(s, ir.SetItem)}
+
+
+def _block(body: list[ir.Stmt], env: Env) -> list[ir.Stmt]:
+    out: list[ir.Stmt] = []
+    for stmt in body:
+        s = lambda e: _substitute(e, env)  # noqa: E731
+        if isinstance(stmt, ir.Assign):
+            new: ir.Stmt = dataclasses.replace(stmt, value=s(stmt.value))
+        elif isinstance(stmt, (ir.AugAssign, ir.ExprStmt, ir.Return)):
+            new = dataclasses.replace(stmt, value=s(stmt.value))
+        elif isinstance(stmt, ir.Call):
+            new = dataclasses.replace(stmt, args=tuple(s(a) for a in stmt.args))
+        elif isinstance(stmt, ir.SetItem):
+            new = dataclasses.replace(stmt, value=s(stmt.value))
+        elif isinstance(stmt, ir.If):
+            new = ir.If(s(stmt.test), _block(stmt.body, dict(env)), _block(stmt.orelse, dict(env)), stmt.origin)
+        elif isinstance(stmt, (ir.For, ir.While)):
+            inner = dict(env)
+            _forget(inner, _written(stmt))  # a later trip sees what the body changed
+            test = _substitute(stmt.test, inner) if isinstance(stmt, ir.While) else None  # tested every trip
+            body_ = _block(stmt.body, inner)
+            if isinstance(stmt, ir.For):
+                new = ir.For(stmt.target, s(stmt.iter), body_, stmt.origin)
+            else:
+                new = ir.While(test, body_, stmt.origin)  # type: ignore[arg-type]
+        else:
+            new = stmt
+        if isinstance(new, ir.Assign) and isinstance(new.value, cst.Name) and new.value.value == new.target:
+            continue  # `x_bar = x_bar`: what propagation made of a copy there and back
+        _forget(env, _written(stmt))
+        if isinstance(new, ir.Assign) and new.op is None and isinstance(new.value, (cst.Name, cst.Integer, cst.Float)):
+            env[new.target] = new.value  # a copy: later reads use its source
+        out.append(new)
+    return out
+
+
+class _Inline(cst.CSTTransformer):
+    """``sct.heaviside(z[, h0])`` as a conditional expression (scalar code only)."""
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if cst.Module([]).code_for_node(updated.func) != "sct.heaviside" or not 1 <= len(updated.args) <= 2:
+            return updated
+        z = updated.args[0].value
+        test = cst.parse_expression("z >= 0").with_changes(left=z)
+        if len(updated.args) == 1:
+            return cst.IfExp(test=test, body=E.number(1), orelse=E.number(0))
+        at_zero = cst.IfExp(test=cst.parse_expression("z == 0").with_changes(left=z), body=updated.args[1].value, orelse=E.number(0))
+        positive = cst.parse_expression("z > 0").with_changes(left=z)
+        return cst.IfExp(test=positive, body=E.number(1), orelse=at_zero)
+
+
+def _inline(body: list[ir.Stmt]) -> list[ir.Stmt]:
+    out: list[ir.Stmt] = []
+    for stmt in body:
+        if isinstance(stmt, ir.Assign) and stmt.op == "sct.relu":
+            z = stmt.args[0]
+            value: E.Expr = cst.IfExp(
+                test=cst.parse_expression("z > 0").with_changes(left=z), body=z, orelse=cst.BinaryOperation(z, cst.Subtract(), z)
+            )
+            stmt = dataclasses.replace(stmt, value=value)
+        elif isinstance(stmt, (ir.Assign, ir.AugAssign)):
+            stmt = dataclasses.replace(stmt, value=stmt.value.visit(_Inline()))  # type: ignore[arg-type]
+        elif isinstance(stmt, ir.If):
+            stmt = ir.If(stmt.test, _inline(stmt.body), _inline(stmt.orelse), stmt.origin)
+        elif isinstance(stmt, ir.For):
+            stmt = ir.For(stmt.target, stmt.iter, _inline(stmt.body), stmt.origin)
+        elif isinstance(stmt, ir.While):
+            stmt = ir.While(stmt.test, _inline(stmt.body), stmt.origin)
+        out.append(stmt)
+    return out
+
+
+def gradient(adjoint: ir.Function, name: str) -> ir.Function:
+    """``adjoint`` with its last parameter (the result's adjoint) fixed at 1."""
+    *params, seed = adjoint.params
+    # the seed becomes a local set to 1 (a loop may update it); reads after that see the 1
+    start = ir.Assign(seed, E.number(1), None, (), ir.Origin(0, ""))
+    body = _block([start] + adjoint.body, {})
+    if not adjoint.arrays:
+        body = _inline(body)
+    body = prune(body, set())
+    return dataclasses.replace(adjoint, name=name, params=list(params), body=body)

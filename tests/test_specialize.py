@@ -1,0 +1,66 @@
+"""The generated gradient (``.grad``): the adjoint with the result's adjoint fixed at 1.
+
+Specification: ``f.grad(*args)`` equals ``f.adjoint(*args, 1)`` exactly, for
+every sample function and for code with loops, branches, calls and arrays; its
+source (``.grad_source``) has no seed parameter, no multiplication by the
+seed and no copies left of ``h_bar = yhat_bar``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from helpers import SAMPLES, import_path
+from test_golden import POINTS
+
+import sct
+
+CASES = [
+    pytest.param(stem, name, point, id=f"{stem}.{name}-{i}")
+    for stem, functions in POINTS.items()
+    for name, points in functions.items()
+    for i, (point, _) in enumerate(points)
+]
+
+
+@pytest.mark.parametrize("stem, name, point", CASES)
+def test_grad_is_the_adjoint_seeded_with_one(stem: str, name: str, point: tuple) -> None:
+    fn = getattr(import_path(SAMPLES / f"{stem}.py"), name)
+    fn = fn.fn if isinstance(fn, sct.Differentiated) else fn
+    d = sct.differentiate(fn)
+    assert d.grad(*point) == d.adjoint(*point, 1)
+    params = list(inspect.signature(fn).parameters)
+    assert d.grad_source.startswith(f"def {name}_grad({', '.join(params)}):")
+
+
+def test_the_exercise_gradient_reads_like_a_hand_written_one() -> None:
+    fn = import_path(SAMPLES / "exercise.py").loss
+    d = sct.differentiate(fn.fn if isinstance(fn, sct.Differentiated) else fn)
+    src = d.grad_source
+    assert "result_bar" not in src and "h_bar" not in src  # the seed and the copy h_bar = yhat_bar are gone
+    assert "yhat_bar = 2 * (yhat - y)" in src
+    assert d.grad(5, 2, -3, 7) == (56, 140, 28, -14)
+    assert d.grad(Fraction(3, 2), Fraction(2), Fraction(-3), Fraction(7)) == (-56, -42, -28, 14)
+
+
+def test_grad_of_array_code(load) -> None:
+    f = load("import numpy as np\n\n\ndef f(W, x):\n    return np.sum(np.tanh(x @ W) ** 2)\n")
+    W, x = np.full((3, 2), 0.3), np.full((4, 3), 0.2)
+    for a, b in zip(f.grad(W, x), f.adjoint(W, x, 1)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_function_returning_several_values_has_no_grad(load) -> None:
+    f = load("def f(x, y):\n    return x * y, x + y\n")
+    assert f.grad_source == ""
+    with pytest.raises(TypeError):
+        f.grad(1.0, 2.0)  # adjoint(*args, 1): a tuple result needs a tuple of adjoints
+
+
+def test_value_and_grad_uses_the_gradient(load) -> None:
+    f = load("import math\n\n\ndef f(x):\n    s = x\n    for i in range(3):\n        s = math.sin(s) * x\n    return s\n")
+    value, grad = f.value_and_grad(0.7)
+    assert value == f(0.7) and grad == f.adjoint(0.7, 1)
