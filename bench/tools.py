@@ -9,8 +9,9 @@ not timed, so that no number in a table comes from a wrong derivative.
 
 sct's columns come from ``sct.differentiate(fn, wrt)``: the adjoint is timed
 as ``f.adjoint(*args, 1.0)`` (the compiled function itself), the gradient as
-``f.grad(*args)`` (the generated ``<name>_grad``: the adjoint with its seed
-fixed at 1; after the first call ``f.grad`` is that function, no wrapper),
+``f.grad(*args)`` (the generated ``<name>_grad``: for one scalar input the
+tangent with its seed fixed at 1, else the adjoint with its seed fixed at 1;
+once loaded ``f.grad`` is that function, no wrapper),
 the tangent as the calls that give the full gradient (one per input, each with
 a unit seed), or for an array case one directional derivative.
 """
@@ -99,7 +100,8 @@ def _sct(case: Case) -> list[Tool]:
         note="adjoint(*args, 1.0)",
     )
     f.adjoint  # loads the generated functions: f.grad is then the generated gradient itself
-    grad = Tool("sct grad", call=f.grad, args=case.args, note="grad(*args): the adjoint, seed fixed at 1")
+    how = "one input: the tangent, seed 1" if len(case.wrt_index) == 1 and not case.arrays else "the adjoint, seed fixed at 1"
+    grad = Tool("sct grad", call=f.grad, args=case.args, note=f"grad(*args): {how}")
     return [adjoint, grad, _sct_tangent(case, f.tangent)]
 
 

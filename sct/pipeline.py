@@ -247,7 +247,11 @@ def transform(
     with kinks.convention(heaviside0):
         result = _transform(fs, wrt_list, modes, namer, imports, resolver, linker)
         if gradient and result.adjoint is not None and result.normalized_returns == 0:
-            result.grad = specialize.gradient(result.adjoint, namer.fresh(f"{fs.name}_grad"))
+            name = namer.fresh(f"{fs.name}_grad")
+            if len(result.wrt) == 1 and result.tangent is not None and not result.normalized.arrays:
+                result.grad = specialize.forward_gradient(result.tangent, name)  # one input: forward is cheaper
+            else:
+                result.grad = specialize.gradient(result.adjoint, name)
             result.grad_source = emit.function_source(result.grad, imports)
         return result
 

@@ -1,8 +1,12 @@
-"""Specialize: the gradient, that is the adjoint of a scalar result with its adjoint fixed at 1.
+"""Specialize: the gradient of a function returning one value, from the cheaper mode.
 
 Contract: :func:`gradient` takes the adjoint of a function returning one
 value and returns ``<name>_grad``: the same parameters without the seed,
-computing exactly ``adjoint(*args, 1)``. The seed becomes the literal ``1``;
+computing exactly ``adjoint(*args, 1)``. :func:`forward_gradient` does the
+same from the tangent, for a function differentiated with respect to one
+parameter: one forward sweep carrying one tangent records nothing, where the
+adjoint must record what its reverse sweep reads (``tangent(*args, 1)[1]``,
+as a one-element tuple). The seed becomes the literal ``1``;
 copies of names and literals (``h_bar = yhat_bar``) are propagated forward
 through straight-line code, and into each branch and loop body as far as the
 body leaves them unchanged; expressions are simplified (``1 * x`` is ``x``)
@@ -148,3 +152,31 @@ def gradient(adjoint: ir.Function, name: str) -> ir.Function:
         body = _inline(body)
     body = prune(body, set())
     return dataclasses.replace(adjoint, name=name, params=list(params), body=body)
+
+
+def _returns_dot(body: list[ir.Stmt]) -> list[ir.Stmt]:
+    """``return value, value_dot`` -> ``return (value_dot,)``, everywhere."""
+    out: list[ir.Stmt] = []
+    for stmt in body:
+        if isinstance(stmt, ir.Return) and isinstance(stmt.value, cst.Tuple):
+            dot = stmt.value.elements[-1].value
+            stmt = ir.Return(E.tuple_([dot]).with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]), stmt.origin)
+        elif isinstance(stmt, ir.If):
+            stmt = ir.If(stmt.test, _returns_dot(stmt.body), _returns_dot(stmt.orelse), stmt.origin)
+        elif isinstance(stmt, ir.For):
+            stmt = ir.For(stmt.target, stmt.iter, _returns_dot(stmt.body), stmt.origin)
+        elif isinstance(stmt, ir.While):
+            stmt = ir.While(stmt.test, _returns_dot(stmt.body), stmt.origin)
+        out.append(stmt)
+    return out
+
+
+def forward_gradient(tangent: ir.Function, name: str) -> ir.Function:
+    """``tangent`` of one parameter, its tangent fixed at 1, returning the derivative alone."""
+    *params, dot = tangent.params
+    start = ir.Assign(dot, E.number(1), None, (), ir.Origin(0, ""))
+    body = _block([start] + _returns_dot(tangent.body), {})
+    if not tangent.arrays:
+        body = _inline(body)
+    body = prune(body, set())
+    return dataclasses.replace(tangent, name=name, params=list(params), body=body)
