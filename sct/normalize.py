@@ -504,10 +504,10 @@ def _unpack_error(fs: FunctionSource, value: cst.BaseExpression, n: int) -> Exce
     )
 
 
-def _module_constants(fs: FunctionSource) -> dict[str, E.Expr]:
-    """The literal constants at the top level of the function's file, by name."""
-    found: dict[str, E.Expr] = {}
-    for stmt in fs.file.module.body:
+def constant_assignments(module: cst.Module) -> list[tuple[str, cst.Assign]]:
+    """Top-level ``NAME = <literal arithmetic>`` lines of a file, in order."""
+    found = []
+    for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
             small = stmt.body[0]
             if (
@@ -517,8 +517,13 @@ def _module_constants(fs: FunctionSource) -> dict[str, E.Expr]:
                 and _is_constant(small.value)
                 and not isinstance(small.value, cst.Attribute)
             ):
-                found[small.targets[0].target.value] = _bare(small.value)
+                found.append((small.targets[0].target.value, small))
     return found
+
+
+def _module_constants(fs: FunctionSource) -> dict[str, E.Expr]:
+    """The literal constants at the top level of the function's file, by name, as values."""
+    return {name: _bare(assign.value) for name, assign in constant_assignments(fs.file.module)}
 
 
 def normalize(fs: FunctionSource, namer: Namer, resolver: Any = None, qualify: bool = False) -> ir.Function:

@@ -165,22 +165,10 @@ def module_imports(file: SourceFile) -> tuple[dict[str, str], dict[str, str]]:
 
 def module_constants(file: SourceFile) -> dict[str, str]:
     """Top-level ``NAME = <literal arithmetic>`` lines, which generated modules copy."""
-    from .normalize import _is_constant
+    from .normalize import constant_assignments
 
-    found: dict[str, str] = {}
     code = cst.Module([]).code_for_node
-    for stmt in file.module.body:
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
-            small = stmt.body[0]
-            if (
-                isinstance(small, cst.Assign)
-                and len(small.targets) == 1
-                and isinstance(small.targets[0].target, cst.Name)
-                and _is_constant(small.value)
-                and not isinstance(small.value, cst.Attribute)
-            ):
-                found[small.targets[0].target.value] = code(small).strip()
-    return found
+    return {name: code(assign).strip() for name, assign in constant_assignments(file.module)}
 
 
 def module_level_names(file: SourceFile) -> set[str]:

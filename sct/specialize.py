@@ -22,6 +22,7 @@ the adjoint a user reads stays the one shown.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -121,25 +122,36 @@ class _Inline(cst.CSTTransformer):
         return cst.IfExp(test=positive, body=E.number(1), orelse=at_zero)
 
 
-def _inline(body: list[ir.Stmt]) -> list[ir.Stmt]:
+def _each(body: list[ir.Stmt], change: Callable[[ir.Stmt], ir.Stmt]) -> list[ir.Stmt]:
+    """``change`` applied to every simple statement, nested ones included."""
     out: list[ir.Stmt] = []
     for stmt in body:
-        if isinstance(stmt, ir.Assign) and stmt.op == "sct.relu":
-            z = stmt.args[0]
-            value: E.Expr = cst.IfExp(
-                test=cst.parse_expression("z > 0").with_changes(left=z), body=z, orelse=cst.BinaryOperation(z, cst.Subtract(), z)
-            )
-            stmt = dataclasses.replace(stmt, value=value)
-        elif isinstance(stmt, (ir.Assign, ir.AugAssign)):
-            stmt = dataclasses.replace(stmt, value=stmt.value.visit(_Inline()))  # type: ignore[arg-type]
-        elif isinstance(stmt, ir.If):
-            stmt = ir.If(stmt.test, _inline(stmt.body), _inline(stmt.orelse), stmt.origin)
+        if isinstance(stmt, ir.If):
+            stmt = ir.If(stmt.test, _each(stmt.body, change), _each(stmt.orelse, change), stmt.origin)
         elif isinstance(stmt, ir.For):
-            stmt = ir.For(stmt.target, stmt.iter, _inline(stmt.body), stmt.origin)
+            stmt = ir.For(stmt.target, stmt.iter, _each(stmt.body, change), stmt.origin)
         elif isinstance(stmt, ir.While):
-            stmt = ir.While(stmt.test, _inline(stmt.body), stmt.origin)
+            stmt = ir.While(stmt.test, _each(stmt.body, change), stmt.origin)
+        else:
+            stmt = change(stmt)
         out.append(stmt)
     return out
+
+
+def _inline_one(stmt: ir.Stmt) -> ir.Stmt:
+    """``relu(z)`` and ``heaviside(...)`` of one statement, inline."""
+    if isinstance(stmt, ir.Assign) and stmt.op == "sct.relu":
+        z = stmt.args[0]
+        test = cst.parse_expression("z > 0").with_changes(left=z)
+        value: E.Expr = cst.IfExp(test=test, body=z, orelse=cst.BinaryOperation(z, cst.Subtract(), z))
+        return dataclasses.replace(stmt, value=value)
+    if isinstance(stmt, (ir.Assign, ir.AugAssign)):
+        return dataclasses.replace(stmt, value=stmt.value.visit(_Inline()))  # type: ignore[arg-type]
+    return stmt
+
+
+def _inline(body: list[ir.Stmt]) -> list[ir.Stmt]:
+    return _each(body, _inline_one)
 
 
 def gradient(adjoint: ir.Function, name: str) -> ir.Function:
@@ -154,28 +166,19 @@ def gradient(adjoint: ir.Function, name: str) -> ir.Function:
     return dataclasses.replace(adjoint, name=name, params=list(params), body=body)
 
 
-def _returns_dot(body: list[ir.Stmt]) -> list[ir.Stmt]:
-    """``return value, value_dot`` -> ``return (value_dot,)``, everywhere."""
-    out: list[ir.Stmt] = []
-    for stmt in body:
-        if isinstance(stmt, ir.Return) and isinstance(stmt.value, cst.Tuple):
-            dot = stmt.value.elements[-1].value
-            stmt = ir.Return(E.tuple_([dot]).with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]), stmt.origin)
-        elif isinstance(stmt, ir.If):
-            stmt = ir.If(stmt.test, _returns_dot(stmt.body), _returns_dot(stmt.orelse), stmt.origin)
-        elif isinstance(stmt, ir.For):
-            stmt = ir.For(stmt.target, stmt.iter, _returns_dot(stmt.body), stmt.origin)
-        elif isinstance(stmt, ir.While):
-            stmt = ir.While(stmt.test, _returns_dot(stmt.body), stmt.origin)
-        out.append(stmt)
-    return out
+def _return_dot(stmt: ir.Stmt) -> ir.Stmt:
+    """``return value, value_dot`` -> ``return (value_dot,)``."""
+    if isinstance(stmt, ir.Return) and isinstance(stmt.value, cst.Tuple):
+        dot = stmt.value.elements[-1].value
+        return ir.Return(E.tuple_([dot]).with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]), stmt.origin)
+    return stmt
 
 
 def forward_gradient(tangent: ir.Function, name: str) -> ir.Function:
     """``tangent`` of one parameter, its tangent fixed at 1, returning the derivative alone."""
     *params, dot = tangent.params
     start = ir.Assign(dot, E.number(1), None, (), ir.Origin(0, ""))
-    body = _block([start] + _returns_dot(tangent.body), {})
+    body = _block([start] + _each(tangent.body, _return_dot), {})
     if not tangent.arrays:
         body = _inline(body)
     body = prune(body, set())
