@@ -16,8 +16,26 @@ import libcst.matchers as m
 
 from . import rules
 from .errors import NoRuleError, UndefinedNameError, UnsupportedError
-from .signature import CONSTRUCTORS, METHODS, Bound, _array_valued, attribute_key, bind, method_key
+from .signature import (
+    CONSTRUCTORS,
+    METHODS,
+    Bound,
+    _array_valued,
+    attribute_key,
+    bind,
+    method_key,
+)
 from .source import FunctionSource, find
+from .syntax import (
+    _always_returns,
+    _assigned_names,
+    _is_call_of,
+    _names_assigned,
+    _own_exits,
+    aug_op_key,
+    binary_op_key,
+    is_literal_sequence,
+)
 
 # Constructs with no place in differentiable code, and what to do instead.
 _REJECTED: dict[type, tuple[str, str]] = {
@@ -49,36 +67,6 @@ _REJECTED: dict[type, tuple[str, str]] = {
     cst.Imaginary: ("a complex number", "sct differentiates real-valued code"),
     cst.Assert: ("an `assert` statement", "check inputs before calling the differentiated function"),
 }
-
-_OPERATORS = {
-    cst.Add: "+",
-    cst.Subtract: "-",
-    cst.Multiply: "*",
-    cst.Divide: "/",
-    cst.Power: "**",
-    cst.FloorDivide: "//",
-    cst.Modulo: "%",
-    cst.MatrixMultiply: "@",
-}
-
-
-def binary_op_key(op: cst.BaseBinaryOp) -> str | None:
-    return _OPERATORS.get(type(op))
-
-
-def aug_op_key(op: cst.BaseAugOp) -> str | None:
-    table = {
-        cst.AddAssign: "+",
-        cst.SubtractAssign: "-",
-        cst.MultiplyAssign: "*",
-        cst.DivideAssign: "/",
-        cst.PowerAssign: "**",
-        cst.FloorDivideAssign: "//",
-        cst.ModuloAssign: "%",
-        cst.MatrixMultiplyAssign: "@",
-    }
-    return table.get(type(op))
-
 
 def callee_key(fs: FunctionSource, func: cst.BaseExpression) -> str | None:
     """The rule-table key a call's function resolves to, through the file's imports."""
@@ -394,74 +382,6 @@ class _Checker(cst.CSTVisitor):
         return False
 
 
-class _Assigned(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found: set[str] = set()
-
-    def _add(self, target: cst.CSTNode) -> None:
-        for name in find(target, cst.Name):
-            self.found.add(name.value)
-
-    def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
-        self._add(n.target)
-
-    def visit_AugAssign(self, n: cst.AugAssign) -> None:
-        self._add(n.target)
-
-    def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
-        self._add(n.target)
-
-    def visit_For(self, n: cst.For) -> None:
-        self._add(n.target)
-
-
-def _names_assigned(assigns: list[cst.Assign], value: m.BaseMatcherNode) -> set[str]:
-    """Names assigned (one target, a plain name) a value that matches ``value``."""
-    return {
-        a.targets[0].target.value  # type: ignore[attr-defined]
-        for a in assigns
-        if len(a.targets) == 1 and isinstance(a.targets[0].target, cst.Name) and m.matches(a.value, value)
-    }
-
-
-def _assigned_names(body: cst.BaseSuite) -> set[str]:
-    visitor = _Assigned()
-    body.visit(visitor)
-    return visitor.found
-
-
-class _Exits(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found: list[cst.CSTNode] = []
-
-    def visit_For(self, node: cst.For) -> bool:
-        return False
-
-    def visit_While(self, node: cst.While) -> bool:
-        return False
-
-    def visit_Break(self, node: cst.Break) -> None:
-        self.found.append(node)
-
-    def visit_Continue(self, node: cst.Continue) -> None:
-        self.found.append(node)
-
-
-def _own_exits(body: cst.CSTNode) -> list[cst.CSTNode]:
-    """The `break` and `continue` statements of a loop body, not of loops nested in it."""
-    visitor = _Exits()
-    body.visit(visitor)
-    return visitor.found
-
-
-def is_literal_sequence(node: cst.BaseExpression) -> bool:
-    return isinstance(node, (cst.Tuple, cst.List)) and not any(isinstance(e, cst.StarredElement) for e in node.elements)
-
-
-def _is_call_of(fs: FunctionSource, node: cst.BaseExpression, names: tuple[str, ...]) -> bool:
-    return isinstance(node, cst.Call) and bool(fs.file.qualified_names(node.func) & set(names))
-
-
 def check(fs: FunctionSource, known_globals: Iterable[str] = (), resolver: Any = None) -> None:
     """Raise a located error for the first unsupported construct in ``fs``."""
     params = fs.node.params
@@ -494,24 +414,3 @@ def check(fs: FunctionSource, known_globals: Iterable[str] = (), resolver: Any =
 
     returned_count(fs)
     body.visit(_Checker(fs, set(known_globals), resolver))
-
-
-def _always_returns(statements: list[cst.BaseStatement]) -> bool:
-    """Whether every path through ``statements`` ends in `return` (loops may not run)."""
-    for stmt in statements:
-        if isinstance(stmt, cst.Return):  # a small statement of a one-line suite
-            return True
-        if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(
-            isinstance(s, cst.Return) for s in stmt.body
-        ):
-            return True
-        if isinstance(stmt, cst.If) and stmt.orelse is not None:
-            orelse = stmt.orelse
-            else_body = [orelse] if isinstance(orelse, cst.If) else list(orelse.body.body)  # type: ignore[union-attr]
-            if _always_returns(list(stmt.body.body)) and _always_returns(else_body):  # type: ignore[union-attr]
-                return True
-        if isinstance(stmt, cst.While) and m.matches(stmt.test, m.Name("True")) and not any(
-            isinstance(e, cst.Break) for e in _own_exits(stmt.body)
-        ):
-            return True
-    return False

@@ -22,43 +22,22 @@ import libcst.matchers as m
 
 from . import expr as E
 from . import ir, rules
-from .check import _assigned_names, aug_op_key, binary_op_key, callee_key
-from .signature import CONSTRUCTORS, attribute_key, bind, index_value, method_key
+from .check import callee_key
 from .errors import InternalError
 from .names import Namer
+from .normalize_arrays import (
+    ArrayNormalizer,
+    Operation,
+    _bare,
+    _bare_element,
+    _is_constant,
+)
+from .signature import CONSTRUCTORS, index_value, method_key
 from .source import FunctionSource, find
+from .syntax import _assigned_names, aug_op_key, binary_op_key
 
 
-# operations whose result is a view of their operand's memory
-_VIEWS = {"getitem", "numpy.transpose", "numpy.reshape", "numpy.ravel", "numpy.squeeze", "numpy.expand_dims"}
-
-# (expression, rule key, operands, statics): one operation on atoms
-Operation = tuple[E.Expr, "str | None", tuple[E.Expr, ...], tuple[tuple[str, E.Expr], ...]]
-
-
-class _Replace(cst.CSTTransformer):
-    """Replace given nodes (by identity) of the tree visited."""
-
-    def __init__(self, mapping: dict[int, cst.BaseExpression]):
-        self.mapping = mapping
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return id(node) not in self.mapping
-
-    def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
-        return self.mapping.get(id(original), updated)
-
-
-def _bare_element(element: cst.SubscriptElement) -> cst.SubscriptElement:
-    s = element.slice
-    if isinstance(s, cst.Index):
-        s = s.with_changes(value=_bare(s.value))
-    else:
-        s = s.with_changes(**{k: _bare(getattr(s, k)) for k in ("lower", "upper", "step") if getattr(s, k) is not None})
-    return cst.SubscriptElement(s)
-
-
-class _Normalizer:
+class _Normalizer(ArrayNormalizer):
     def __init__(self, fs: FunctionSource, namer: Namer, resolver: Any = None, qualify: bool = False):
         self.fs = fs
         self.namer = namer
@@ -124,28 +103,6 @@ class _Normalizer:
         out.append(ir.Assign(target, value, op, args, origin, statics))
         self.note(target, op, args)
         return cst.Name(target)
-
-    def note(self, target: str, op: str | None, args: tuple[E.Expr, ...]) -> None:
-        """Track names that share memory with another array (a view, or the same object)."""
-        self.shared.discard(target)
-        if op in _VIEWS or (op is None and len(args) == 1 and isinstance(args[0], cst.Name)):
-            self.shared.add(target)
-            if op is None:
-                self.shared.add(args[0].value)  # type: ignore[attr-defined]
-
-    def refuse_in_place(self, name: str, node: cst.CSTNode, what: str) -> None:
-        """An in-place change to an array another name shares: sct could not follow it."""
-        if (self.arrays or self.mentions_numpy) and name in self.shared:
-            from .errors import UnsupportedError
-
-            raise UnsupportedError(
-                f"{what} `{name}`, which shares its memory with another array (a view or the same object)",
-                self.fs.file.location(node),
-                f"make it its own array first (`{name} = {name}.copy()`), or write `{name} = {name} + ...`",
-            )
-
-    def array_attribute(self, node: cst.BaseExpression) -> str | None:
-        return attribute_key(node, self.local) if isinstance(node, cst.Attribute) else None
 
     def operation(self, node: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> Operation:
         """``node`` as one operation on atoms: (expression, rule key, operands, statics)."""
@@ -226,20 +183,6 @@ class _Normalizer:
             return call, key, args, ()
         raise InternalError(f"normalize: unexpected expression {type(node).__name__} (check let it through)")
 
-    def rule_call(self, node: cst.Call, key: str, is_method: bool, out: list[ir.Stmt], origin: ir.Origin) -> Operation:
-        """A call with keyword parameters or a method (``np.sum(x, axis=0)``, ``x.mean()``)."""
-        bound = bind(self.fs, node, key, node.func.value if is_method else None)  # type: ignore[attr-defined]
-        atoms = [self.atom(o, out, origin) for o in bound.operands]
-        value: cst.BaseExpression = node.visit(_Replace({id(o): a for o, a in zip(bound.operands, atoms)}))  # type: ignore[assignment]
-        value = _bare(value if is_method else self.rewrite(value, key))  # type: ignore[arg-type]
-        statics = tuple((name, _bare(v)) for name, v in bound.statics.items())
-        self.arrays |= key.startswith("numpy.")
-        return value, key, tuple(atoms), statics
-
-    def rewrite(self, node: cst.Call, key: str | None) -> cst.Call:
-        """The call as written, its function spelled for the generated module."""
-        return _bare(node.with_changes(func=self.func(node.func, key)))  # type: ignore[return-value]
-
     def chained(
         self, node: cst.Call, out: list[ir.Stmt], origin: ir.Origin
     ) -> tuple[E.Expr, str | None, tuple[E.Expr, ...]]:
@@ -301,19 +244,6 @@ class _Normalizer:
             self.ranges.add(target)
         out.append(ir.Assign(target, expr, op, args, origin, statics))
         self.note(target, *made_by)
-
-    def write(self, target: cst.Subscript, value: cst.BaseExpression, op: str | None, out: list[ir.Stmt], origin: ir.Origin) -> None:
-        """``y[i] = v``; ``y[i] += v`` as ``t = y[i]; t2 = t + v; y[i] = t2``."""
-        self.arrays = True
-        name = target.value.value  # type: ignore[attr-defined]
-        self.refuse_in_place(name, target, "a write into")
-        index = tuple(_bare_element(e) for e in target.slice)
-        if op is None:
-            atom = self.atom(value, out, origin)
-        else:
-            binop = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply, "/": cst.Divide}[op]
-            atom = self.atom(cst.BinaryOperation(target, binop(), value), out, origin)
-        out.append(ir.SetItem(name, index, atom, origin))
 
     def small(self, node: cst.BaseSmallStatement, origin: ir.Origin, out: list[ir.Stmt]) -> None:
         if isinstance(node, cst.Assign) and isinstance(node.targets[0].target, cst.Subscript):
@@ -465,33 +395,6 @@ def _is_range(node: cst.BaseExpression, n: "_Normalizer") -> bool:
     if n._is_call(node, ("builtins.range",)):
         return True
     return isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in n.ranges
-
-
-def _is_constant(node: cst.BaseExpression) -> bool:
-    """A literal, a module constant (math.pi), or arithmetic on those alone."""
-    if isinstance(node, (cst.Integer, cst.Float)):
-        return True
-    if isinstance(node, cst.Name) and node.value in {"True", "False", "None"}:
-        return True
-    if isinstance(node, cst.Attribute):
-        return True  # check admits only module constants
-    if isinstance(node, cst.UnaryOperation):
-        return _is_constant(node.expression)
-    if isinstance(node, cst.BinaryOperation):
-        return _is_constant(node.left) and _is_constant(node.right)
-    return False
-
-
-class _AllParensStripper(cst.CSTTransformer):
-    def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
-        if hasattr(updated, "lpar") and updated.lpar and not isinstance(updated, cst.Tuple):  # (2, 3) keeps its own
-            updated = updated.with_changes(lpar=(), rpar=())
-        return updated
-
-
-def _bare(node: cst.BaseExpression) -> E.Expr:
-    """A copy of ``node`` without its parentheses and whitespace."""
-    return E.simplify(node.visit(_AllParensStripper()))  # type: ignore[arg-type]
 
 
 def _unpack_error(fs: FunctionSource, value: cst.BaseExpression, n: int) -> Exception:
