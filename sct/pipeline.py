@@ -235,13 +235,28 @@ def transform(
     with kinks.convention(heaviside0):
         result = _transform(fs, wrt_list, modes, namer, imports, resolver, linker)
         if gradient and result.adjoint is not None and result.normalized_returns == 0:
-            name = namer.fresh(f"{fs.name}_grad")
-            if len(result.wrt) == 1 and result.tangent is not None and not result.normalized.arrays:
-                result.grad = specialize.forward_gradient(result.tangent, name)  # one input: forward is cheaper
-            else:
-                result.grad = specialize.gradient(result.adjoint, name)
-            result.grad_source = emit.function_source(result.grad, imports)
+            _gradient(result, namer.fresh(f"{fs.name}_grad"), imports)
         return result
+
+
+def _gradient(result: Transformed, name: str, imports: emit.Imports) -> None:
+    """The generated gradient (sct.specialize); ``.grad`` falls back to the adjoint without it."""
+    try:
+        if len(result.wrt) == 1 and result.tangent is not None and not result.normalized.arrays:
+            result.grad = specialize.forward_gradient(result.tangent, name)  # one input: forward is cheaper
+        else:
+            result.grad = specialize.gradient(result.adjoint, name)  # type: ignore[arg-type]
+        result.grad_source = emit.function_source(result.grad, imports)
+    except Exception as exc:  # noqa: BLE001 - an optimization that fails must not cost the adjoint
+        import warnings
+
+        result.grad, result.grad_source = None, ""
+        warnings.warn(
+            f"sct: no generated gradient for {result.source.name} (a bug in sct: {type(exc).__name__}: {exc}); "
+            ".grad calls the adjoint instead",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _transform(
