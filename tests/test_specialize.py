@@ -71,3 +71,16 @@ def test_value_and_grad_uses_the_gradient(load) -> None:
     value, grad = f.value_and_grad(0.7)
     assert value == f(0.7) and grad == pytest.approx(f.adjoint(0.7, 1), rel=1e-14)
     assert "for i in range(3):" in f.grad_source and "_stack" not in f.grad_source  # no records
+
+
+def test_a_gradient_that_cannot_be_built_falls_back_to_the_adjoint(load, monkeypatch) -> None:
+    from sct import specialize
+
+    def broken(*args, **kwargs):
+        raise ValueError("simulated bug")
+
+    monkeypatch.setattr(specialize, "gradient", broken)
+    f = load("def f(x, y):\n    return x * y\n")
+    with pytest.warns(RuntimeWarning, match="no generated gradient for f .*simulated bug"):
+        f.adjoint
+    assert f.grad_source == "" and f.grad(2.0, 3.0) == (3.0, 2.0)
