@@ -122,7 +122,9 @@ def _match(
         if rule is None:
             continue
         statics = [name for name, _ in rule.statics]
-        if not n <= len(positional) <= n + len(statics):
+        # past the operands, only the first static (axis, shape, ...) may be positional: NumPy's own
+        # order goes on with parameters sct does not take (dtype, out), so keepdims= must be a keyword
+        if not n <= len(positional) <= n + min(len(statics), 1):
             continue
         bound = dict(zip(statics, positional[n:]))
         operands = list(positional[:n])
@@ -138,6 +140,11 @@ def _match(
             continue
         return Bound(key, operands, bound, rule)
     want = " or ".join(map(str, arities))
+    first = rules.lookup(key, arities[0]) if arities else None
+    statics = [name for name, _ in first.statics] if first is not None else []
+    if statics and len(positional) > arities[0] + 1:
+        _fail(fs, call, f"`{label}` called with {len(positional)} positional arguments; sct takes the array and "
+              f"`{statics[0]}` by position", f"pass {', '.join(statics[1:]) or 'the rest'} by keyword")
     _fail(fs, call, f"`{label}` called with {len(positional)} arguments; its rule takes {want}", "check the call")
     raise AssertionError  # pragma: no cover
 

@@ -67,3 +67,14 @@ def test_full_with_a_computed_fill_passes_its_derivative(load) -> None:
     np.testing.assert_array_equal(x_bar, [2.0, 2.0, 2.0])
     assert s_bar == 6.0  # sum(x) + sum(z)
     check_array_derivatives(f.fn, f.tangent, f.adjoint, (np.arange(3.0), 2.0), (0, 1))
+
+
+def test_only_the_first_keyword_parameter_binds_by_position(load) -> None:
+    # np.sum(x, 0, np.float32): NumPy's third positional is dtype, not keepdims; sct says so
+    f = load("import numpy as np\n\n\ndef f(x):\n    return np.sum(np.sum(x, 0, np.float32))\n")
+    with pytest.raises(sct.SctError) as info:
+        f.adjoint
+    assert "sct takes the array and `axis` by position" in info.value.message
+    assert "keepdims" in info.value.hint
+    g = load("import numpy as np\n\n\ndef f(x):\n    return np.sum(np.sum(x, 0) * np.mean(x, 1, keepdims=True))\n")
+    check_array_derivatives(g.fn, g.tangent, g.adjoint, (np.arange(6.0).reshape(2, 3),), (0,))
