@@ -16,18 +16,29 @@ Derivatives are never taken on trust. Two independent checks:
 
 :func:`check_derivatives` runs both, along each coordinate axis and along a
 mixed direction, and checks the value the generated code recomputes.
+
+Only the differentiated parameters move in a finite difference: the others
+(loop counts, flags) are passed exactly as given, so ``range(n)`` still gets
+an int. :func:`check_point` (control flow) adds an exact check of the value,
+random directions and seeds, and a time limit, so that a wrong loop condition
+fails the test instead of hanging it. :func:`check_array_derivatives` does the
+two checks for array arguments.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import itertools
+import math
 import random
+import signal
 import sys
 import textwrap
+import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import sct
 
@@ -92,12 +103,12 @@ def load_function(
 # ---- comparisons -----------------------------------------------------------------
 
 
-def close(actual: float, expected: float, rtol: float) -> bool:
-    """Relative tolerance, absolute near zero (scale at least 1)."""
-    return abs(actual - expected) <= rtol * max(1.0, abs(actual), abs(expected))
+def close(actual: float, expected: float, rtol: float, scale: float = 1.0) -> bool:
+    """Relative tolerance, absolute below ``scale`` (1 by default)."""
+    return abs(actual - expected) <= rtol * max(scale, abs(actual), abs(expected))
 
 
-def _describe(d: sct.Differentiated) -> str:
+def describe(d: sct.Differentiated) -> str:
     try:
         return f"\n--- tangent ---\n{d.tangent_source}\n--- adjoint ---\n{d.adjoint_source}"
     except Exception as exc:  # pragma: no cover - only for messages
@@ -134,18 +145,20 @@ def central_difference(
     return (d.fn(*plus) - d.fn(*minus)) / (2 * step)
 
 
-def check_tangent(d: sct.Differentiated, point: Sequence[float], direction: Sequence[float]) -> float:
+def check_tangent(
+    d: sct.Differentiated, point: Sequence[float], direction: Sequence[float], rtol: float = FD_RTOL
+) -> float:
     """The tangent along ``direction`` (over wrt) equals a central difference of the original."""
     value, dot = d.tangent(*point, *direction)
     expected_value = d.fn(*point)
     # The generated primal does the same operations in the same order: exact.
     assert value == expected_value, (
-        f"tangent's value {value!r} != f{tuple(point)} = {expected_value!r}{_describe(d)}"
+        f"tangent's value {value!r} != f{tuple(point)} = {expected_value!r}{describe(d)}"
     )
     numeric = central_difference(d, point, direction)
-    assert close(dot, numeric, FD_RTOL), (
+    assert close(dot, numeric, rtol), (
         f"at {tuple(point)} along {tuple(direction)}: tangent {dot!r}, "
-        f"central difference {numeric!r}{_describe(d)}"
+        f"central difference {numeric!r}{describe(d)}"
     )
     return dot
 
@@ -158,10 +171,12 @@ def check_dot_product(
     assert isinstance(grads, tuple), f"adjoint returned {type(grads).__name__}, not a tuple"
     assert len(grads) == len(d.wrt), f"adjoint returned {len(grads)} values for wrt={d.wrt}"
     _, dot = d.tangent(*point, *direction)
-    lhs = sum(g * v for g, v in zip(grads, direction))
-    assert close(lhs, seed * dot, DOT_RTOL), (
+    terms = [g * v for g, v in zip(grads, direction)]
+    lhs = math.fsum(terms)
+    # cancellation in the sum is the adjoint's rounding, not an error: scale by the terms
+    assert close(lhs, seed * dot, DOT_RTOL, scale=1.0 + sum(abs(term) for term in terms)), (
         f"at {tuple(point)} along {tuple(direction)}: <adjoint, v> = {lhs!r} "
-        f"but seed * tangent = {seed * dot!r} (adjoint {grads!r}){_describe(d)}"
+        f"but seed * tangent = {seed * dot!r} (adjoint {grads!r}){describe(d)}"
     )
 
 
@@ -178,6 +193,84 @@ def check_derivatives(d: sct.Differentiated, point: Sequence[float]) -> None:
     for v in directions(len(d.wrt)):
         check_tangent(d, point, v)
         check_dot_product(d, point, v)
+
+
+
+# ---- control flow: checks at a point, under a time limit ------------------------------------
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, what: str = "generated code") -> Iterator[None]:
+    """Fail (TimeoutError) instead of hanging when ``what`` runs longer than ``seconds``.
+
+    A wrong transformation of a loop condition can loop forever; a test must say so
+    and go on. Uses SIGALRM, so it guards only in the main thread on POSIX (elsewhere
+    it does nothing).
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"{what} ran longer than {seconds} s (an infinite loop?)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def wrt_positions(d: sct.Differentiated) -> list[int]:
+    params = params_of(d)
+    return [params.index(w) for w in d.wrt]
+
+
+def random_directions(n: int, rng: random.Random, mixed: int = 2) -> list[list[float]]:
+    """Each coordinate axis, then ``mixed`` random directions."""
+    axes = [[1.0 if i == j else 0.0 for j in range(n)] for i in range(n)]
+    return axes + [[rng.uniform(-1.5, 1.5) for _ in range(n)] for _ in range(mixed)]
+
+
+def check_value(d: sct.Differentiated, point: Sequence[Any]) -> float:
+    """The tangent's value is the original's, bit for bit."""
+    dots = [0.0] * len(d.wrt)
+    value, _ = d.tangent(*point, *dots)
+    expected = d.fn(*point)
+    assert value == expected, f"tangent's value {value!r} != f{tuple(point)} = {expected!r}{describe(d)}"
+    return value
+
+
+def check_point(
+    d: sct.Differentiated,
+    point: Sequence[Any],
+    seed: int = 0,
+    rtol: float = FD_RTOL,
+    mixed: int = 2,
+    seconds: float = 60.0,
+) -> None:
+    """Exact value, tangent vs FD and adjoint vs tangent along every axis and random directions."""
+    rng = random.Random(seed)
+    d.transformed  # transform outside the time limit
+    with time_limit(seconds, f"checking {d.fn.__name__} at {tuple(point)}"):
+        check_value(d, point)
+        for v in random_directions(len(d.wrt), rng, mixed):
+            check_tangent(d, point, v, rtol)
+            check_dot_product(d, point, v, seed=rng.choice((1.0, -0.75, 2.5)))
+
+
+def gradient_matches_tangent(d: sct.Differentiated, point: Sequence[Any], rtol: float = 1e-9) -> list[float]:
+    """The gradient, checked entry by entry against the tangent along each axis."""
+    grads = d.grad(*point)
+    n = len(d.wrt)
+    for i in range(n):
+        axis = [1.0 if j == i else 0.0 for j in range(n)]
+        _, dot = d.tangent(*point, *axis)
+        assert close(grads[i], dot, rtol), f"grad[{i}] = {grads[i]!r}, tangent along axis {i} = {dot!r}{describe(d)}"
+    return list(grads)
 
 
 # ---- expressions for the rule table ---------------------------------------------------

@@ -3,7 +3,7 @@
 Every case is a small function ``f`` in a module of its own (``import math``
 is added at the top). At each listed point, chosen on each side of every
 branch and with loops running 0, 1 and many times, three things must hold
-(:func:`cf_helpers.check_point`):
+(:func:`helpers.check_point`):
 
 * the tangent's value is the original function's value, exactly (``==``);
 * tangent == central finite difference of the original, along every axis and
@@ -45,7 +45,7 @@ import pytest
 import sct
 from sct.errors import UnsupportedError
 
-import cf_helpers as cf
+import helpers as cf
 from helpers import SAMPLES, import_path, load_function, write_module
 
 

@@ -58,7 +58,7 @@ from hypothesis import strategies as st
 
 import sct
 
-import cf_helpers as cf
+import helpers as cf
 from helpers import import_path
 
 EXAMPLES = int(os.environ.get("SCT_HYPOTHESIS_EXAMPLES", "60"))
