@@ -96,7 +96,12 @@ class Differentiated:
         self._wrt_names = list(wrt)
 
     def _cache_key(self) -> str | None:
-        """The cache key of this function and options, or None when it has no file to key by."""
+        """The cache key of this function and options, or None when it has no file to key by (computed once)."""
+        if not hasattr(self, "_key"):
+            self._key = self._compute_cache_key()
+        return self._key
+
+    def _compute_cache_key(self) -> str | None:
         code = getattr(self.fn, "__code__", None)
         filename = code.co_filename if code is not None else ""
         if not filename or not Path(filename).is_file():

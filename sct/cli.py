@@ -116,26 +116,6 @@ def normalized_file(path: str, functions: Sequence[str] | None) -> str:
     return "\n\n".join(out)
 
 
-def parse_point(text: str, params: Sequence[str], function: str) -> dict[str, float]:
-    """``x=5,w=2`` -> {"x": 5.0, "w": 2.0}, with every parameter given."""
-    point: dict[str, float] = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"--at expects name=value pairs, got {item!r}", hint="write --at x=5,w=2")
-        name = name.strip()
-        if name not in params:
-            raise UsageError(f"--at names {name!r}, not a parameter of {function!r}", hint=f"parameters: {', '.join(params)}")
-        try:
-            point[name] = float(value)
-        except ValueError:
-            raise UsageError(f"--at {name}={value.strip()}: not a number", hint="give a decimal number such as 2.5") from None
-    missing = [p for p in params if p not in point]
-    if missing:
-        raise UsageError(f"--at gives no value for {', '.join(missing)}", hint=f"give every parameter: {', '.join(params)}")
-    return point
-
-
 def parse_exact_point(text: str, params: Sequence[str], function: str, keep_ints: bool = False) -> dict[str, Any]:
     """``x=5,w=1/2`` -> {"x": Fraction(5), "w": Fraction(1, 2)} (``--exact``).
 

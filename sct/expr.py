@@ -186,6 +186,11 @@ def tuple_(items: Sequence[Expr]) -> cst.Tuple:
     return cst.Tuple(elements, lpar=[], rpar=[])
 
 
+def call(func: str, *args: Expr) -> cst.Call:
+    """``func(args)`` for a dotted name written as text (``sct.arrays.copy_of``, ``t1_stack.pop``)."""
+    return cst.Call(cst.parse_expression(func), [cst.Arg(a) for a in args])
+
+
 def total(terms: Sequence[Expr]) -> Expr:
     """The sum of ``terms`` (0 when there are none)."""
     result: Expr = number(0)

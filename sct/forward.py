@@ -120,7 +120,7 @@ def owned(value: E.Expr, like: str) -> E.Expr:
         return zeros_like(cst.Name(like))
     if isinstance(value, (cst.BinaryOperation, cst.UnaryOperation)):
         return value  # arithmetic makes a new array
-    return cst.Call(cst.parse_expression("sct.arrays.copy_of"), [cst.Arg(value)])
+    return E.call("sct.arrays.copy_of", value)
 
 
 def _block(
@@ -148,7 +148,7 @@ def _block(
             stack, pushed = ir.pushed(stmt)  # type: ignore[misc]
             if act.is_active(stack):
                 dot = _dot_of(pushed, act, namer) if isinstance(pushed, cst.Name) and act.is_active(pushed.value) else E.number(0)
-                out.append(ir.ExprStmt(cst.Call(cst.parse_expression(f"{namer.dot(stack)}.append"), [cst.Arg(dot)]), stmt.origin))
+                out.append(ir.ExprStmt(E.call(f"{namer.dot(stack)}.append", dot), stmt.origin))
         elif isinstance(stmt, ir.Assign):
             out.append(stmt)
             if act.is_active(stmt.target):
@@ -196,7 +196,7 @@ def _dot_of(value: E.Expr, act: Activity, namer: Namer) -> E.Expr:
 
 def zeros_like(value: E.Expr) -> E.Expr:
     """A zero derivative shaped like ``value`` (0.0 for a float, zeros for an array)."""
-    return cst.Call(cst.parse_expression(ZEROS_LIKE), [cst.Arg(value)])
+    return E.call(ZEROS_LIKE, value)
 
 
 def tangent(

@@ -109,7 +109,7 @@ class Recorder:
         return ir.ExprStmt(cst.Call(cst.Name(self.name), args), origin or self.origin)
 
     def call(self, method: str, args: list[E.Expr], origin: ir.Origin) -> ir.ExprStmt:
-        return ir.ExprStmt(cst.Call(cst.parse_expression(f"{self.name}.{method}"), [cst.Arg(a) for a in args]), origin)
+        return ir.ExprStmt(E.call(f"{self.name}.{method}", *args), origin)
 
     def run(
         self, fn: Callable[..., Any], args: list[float], fs: FunctionSource, at: Mapping[str, float]

@@ -170,7 +170,7 @@ class _Normalizer(ArrayNormalizer):
                 self.arrays = True
                 zeros = self.namer.temp()
                 shape = _bare(node.args[0].value)
-                out.append(ir.Assign(zeros, cst.Call(cst.parse_expression("numpy.zeros"), [cst.Arg(shape)]), ir.INACTIVE, (), origin))
+                out.append(ir.Assign(zeros, E.call("numpy.zeros", shape), ir.INACTIVE, (), origin))
                 fill = self.atom(node.args[1].value, out, origin)
                 return cst.BinaryOperation(cst.Name(zeros), cst.Add(), fill), "+", (cst.Name(zeros), fill), ()
             if key in CONSTRUCTORS:  # a fresh array from a shape

@@ -27,8 +27,7 @@ from . import ir
 from .forward import active_params
 
 
-def _call(func: str, *args: E.Expr) -> cst.Call:
-    return cst.Call(cst.parse_expression(func), [cst.Arg(a) for a in args])
+_call = E.call
 
 
 def _parenthesized(node: cst.Tuple) -> cst.Tuple:
