@@ -25,7 +25,7 @@ from __future__ import annotations
 import libcst as cst
 
 from . import expr as E
-from . import ir, rules
+from . import ir, rules, shapes
 from .analysis import Activity, activity, prune
 from .errors import InternalError
 from .forward import Link, linear_terms, owned, partials, rule_of, zeros_like
@@ -350,7 +350,10 @@ def adjoint(
         ir.Assign(namer.bar(r), owned(cst.Name(namer.bar(r)), r), None, (), ir.Origin(0, "")) for r in results if r in rev.written
     ]
     sections = [ir.Comment("forward sweep")] + fwd + [ir.Comment("reverse sweep")] + unpack + sweep
-    body = prune(stacks + sections + [ir.Comment(f"adjoints of {', '.join(wrt)}" if wrt else "no inputs"), ret], set())
+    body = stacks + sections + [ir.Comment(f"adjoints of {', '.join(wrt)}" if wrt else "no inputs"), ret]
+    if fn.arrays:  # drop the shape helpers that shapes known here make unnecessary
+        body = shapes.simplify(body, fn.params, {seed: result.value} if isinstance(result, cst.Name) else {})
+    body = prune(body, set())
     if isinstance(result, cst.Name):
         seed, body = _user_named_seed(seed, origin_of.get(result.value, result.value), body, namer)
     return ir.Function(name or namer.fresh(f"{fn.name}_adjoint"), fn.params + [seed], body, fn.filename, fn.line, arrays=fn.arrays)

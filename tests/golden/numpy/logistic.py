@@ -62,19 +62,19 @@ def logistic_loss_adjoint(w, b, X, y, result_bar):
     # line 14: return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
     t12_bar = -result_bar
     t11_bar = mean_vjp(t12_bar, t11)
-    t6_bar = unbroadcast(t11_bar, t6)
-    t10_bar = unbroadcast(t11_bar, t10)
+    t6_bar = t11_bar
+    t10_bar = t11_bar
     t7_bar = unbroadcast(t10_bar * t9, t7)
     t9_bar = unbroadcast(t10_bar * t7, t9)
     t8_bar = t9_bar / t8
-    p_bar = unbroadcast(-t8_bar, p)
-    y_bar = unbroadcast(-t7_bar, y)
+    p_bar = -t8_bar
+    y_bar = -t7_bar
     y_bar = y_bar + unbroadcast(t6_bar * t5, y)
     t5_bar = unbroadcast(t6_bar * y, t5)
     p_bar = p_bar + t5_bar / p
     # line 13: p = 1 / (1 + np.exp(-z))
-    t4_bar = unbroadcast(-(p_bar * (p / t4)), t4)
-    t3_bar = unbroadcast(t4_bar, t3)
+    t4_bar = -(p_bar * (p / t4))
+    t3_bar = t4_bar
     t2_bar = t3_bar * t3
     z_bar = -t2_bar
     # line 12: z = X @ w + b
