@@ -40,6 +40,10 @@ def unbroadcast(g: Any, x: Any) -> Any:
         return g  # the common case, first: nothing was broadcast
     if type(g) is float and type(x) is float:
         return g
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.dtype == x.dtype and g.ndim > x.ndim > 0:
+        lead = g.ndim - x.ndim
+        if g.shape[lead:] == x.shape:  # broadcast along leading axes only (a bias): one sum
+            return g.sum(axis=tuple(range(lead)))
     shape = np.shape(x)
     if np.shape(g) == shape:
         return like(g, x)
@@ -140,8 +144,10 @@ def var_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False, ddof: int 
 
 def matmul_vjp_a(g: Any, a: Any, b: Any) -> Any:
     """The adjoint of ``a`` in ``a @ b``, for vectors, matrices and stacks of them."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        return g @ b.T  # matrices: the common case, first
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
-    if a.ndim == 2 and b.ndim == 2:  # matrices: the common case, first
+    if a.ndim == 2 and b.ndim == 2:
         return g @ b.T
     if a.ndim == 1 and b.ndim == 1:
         return g * b
@@ -154,6 +160,8 @@ def matmul_vjp_a(g: Any, a: Any, b: Any) -> Any:
 
 def matmul_vjp_b(g: Any, a: Any, b: Any) -> Any:
     """The adjoint of ``b`` in ``a @ b``."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        return a.T @ g
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
     if a.ndim == 2 and b.ndim == 2:
         return a.T @ g

@@ -140,7 +140,8 @@ class _Shapes:
             return _Value(node, SCALAR, SCALAR)
         if isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, cst.MatrixMultiply):
             a, b = self.value(node.left), self.value(node.right)
-            return _Value(node.with_changes(left=a.node, right=b.node), a.actual | b.actual, a.full | b.full)
+            rewritten = _numbers_first(node.with_changes(left=a.node, right=b.node), a, b, self)
+            return _Value(rewritten, a.actual | b.actual, a.full | b.full)
         if isinstance(node, cst.UnaryOperation):
             a = self.value(node.expression)
             return _Value(node.with_changes(expression=a.node), a.actual, a.full)
@@ -220,6 +221,22 @@ class _Shapes:
             for n in sorted(_bound(stmt)):
                 self.bind(n, self.fresh(n))
         return stmt
+
+
+def _numbers_first(node: cst.BinaryOperation, a: _Value, b: _Value, shapes: _Shapes) -> E.Expr:
+    """``s * (c * X)`` as ``s * c * X`` when ``s`` and ``c`` are numbers: one pass over the array, not two."""
+    if not isinstance(node.operator, cst.Multiply) or a.actual != SCALAR:
+        return node
+    inner = b.node
+    if not (isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.Multiply)):
+        return node
+    if shapes.value(inner.left).actual == SCALAR:
+        number, array = inner.left, inner.right
+    elif shapes.value(inner.right).actual == SCALAR:
+        number, array = inner.right, inner.left
+    else:
+        return node
+    return E.mul(E.mul(a.node, number), array)
 
 
 def _mentions(stmt: ir.Stmt) -> list[str]:

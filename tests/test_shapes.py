@@ -114,6 +114,15 @@ CASES: list[tuple[str, str, list[str], list[str], tuple[Any, ...], tuple[int, ..
         (0,),
     ),
     (
+        # a mean of squares: the seed over the size times 2 is one number, applied in one pass
+        "numbers first",
+        "def f(x, y):\n    return np.mean((x - y) ** 2)\n",
+        ["t2_bar = result_bar / np.size(t1)", "t1_bar = t2_bar * 2 * t1"],
+        ["mean_vjp"],
+        (rng_array(3, 2), rng_array(2, seed=1)),
+        (0, 1),
+    ),
+    (
         # a difference of two values of the same shape: the negated adjoint needs no sum either
         "negation",
         "def f(x):\n    return np.sum(np.cos(x) - x)\n",
@@ -170,3 +179,35 @@ def test_float32_stays_float32(load) -> None:
     assert gx.dtype == np.float32 and gw.dtype == np.float32
     t = np.tanh(x.astype(np.float64) * w)
     np.testing.assert_allclose(gx, 2 * t * (1 - t * t) * w / 5, rtol=1e-5)
+
+
+# (shape of g, shape of x): every path of unbroadcast, the fast ones included
+UNBROADCAST_CASES = [
+    ((4, 3), (4, 3)),  # nothing broadcast
+    ((4, 3), (3,)),  # a bias: leading axes only
+    ((2, 4, 3), (4, 3)),
+    ((4, 3), (4, 1)),  # an axis of one
+    ((4, 3), (1, 3)),
+    ((2, 4, 3), (1, 3)),
+    ((4, 3), ()),  # a 0-d array
+    ((), (4, 3)),  # a constant partial, spread up
+]
+
+
+@pytest.mark.parametrize("g_shape, x_shape", UNBROADCAST_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unbroadcast_sums_what_was_broadcast(g_shape, x_shape, dtype) -> None:
+    from sct.arrays import unbroadcast
+
+    g = rng_array(*g_shape).astype(dtype) if g_shape else dtype(1.5)
+    x = np.zeros(x_shape, dtype=dtype)
+    # reference: the adjoint of x in x + zeros(g_shape) is g summed over what x was broadcast along
+    full = np.broadcast_shapes(g_shape, x_shape)
+    expanded = np.broadcast_to(g, full).astype(np.float64)
+    lead = len(full) - len(x_shape)
+    expected = expanded.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(x_shape) if n == 1 and expected.shape[i] != 1)
+    expected = expected.sum(axis=axes, keepdims=True) if axes else expected
+    got = unbroadcast(g, x)
+    assert np.shape(got) == x_shape and np.asarray(got).dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
