@@ -372,7 +372,7 @@ def copy_of(x: Any) -> Any:
 def like(g: Any, x: Any) -> Any:
     """A parameter's adjoint as the caller expects it: ``x``'s shape and floating dtype, its own array."""
     if not isinstance(x, np.ndarray):
-        return g
+        return float(g) if type(x) is float and type(g) is int else g  # a compact 1 for a float: 1.0
     if type(g) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype and g.flags.writeable:
         return g
     g = np.asarray(g)

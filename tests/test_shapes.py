@@ -162,6 +162,12 @@ def test_gradient_of_a_sum_is_a_fresh_array_of_ones(load) -> None:
     np.testing.assert_array_equal(f.grad(x)[0], np.ones((2, 3)))
 
 
+def test_gradient_of_a_sum_for_a_float_is_a_float(load) -> None:
+    f = load(HEADER + "def f(x):\n    return np.sum(x + 1.0)\n")
+    (g,) = f.grad(2.0)
+    assert g == 1.0 and type(g) is float
+
+
 def test_a_gradient_is_never_an_input(load) -> None:
     # with the seed fixed at 1, t_bar * y would simplify to y: the gradient must still be new memory
     f = load(HEADER + "def f(x, y):\n    return np.sum(x * y)\n")
