@@ -99,7 +99,7 @@ def _sct(case: Case) -> list[Tool]:
         args=case.args + (1.0,),
         note="adjoint(*args, 1.0)",
     )
-    f.adjoint  # loads the generated functions: f.grad is then the generated gradient itself
+    f.grad  # reading it makes (or loads) the generated gradient: f.grad is then that function itself
     how = "one input: the tangent, seed 1" if len(case.wrt_index) == 1 and not case.arrays else "the adjoint, seed fixed at 1"
     grad = Tool("sct grad", call=f.grad, args=case.args, note=f"grad(*args): {how}")
     return [adjoint, grad, _sct_tangent(case, f.tangent)]

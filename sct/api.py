@@ -12,16 +12,21 @@ Contract (relied on by tests, the CLI and users):
   ``.tangent`` / ``.adjoint`` are the functions compiled from exactly that text.
 
 The transformation runs on first use, not at decoration time, so a function
-may call helpers defined further down its module.
+may call helpers defined further down its module; and each mode only when it
+is first read (``.adjoint`` makes the adjoint alone; ``.grad`` and
+``.grad_source`` make the gradient), each compiled as a module of its own and
+cached (:mod:`sct.cache`) in one entry per function and options.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import cache, calls, emit, pipeline, source
+from .errors import SctError
 
 
 class Differentiated:
@@ -41,8 +46,10 @@ class Differentiated:
         self._kinks = {"heaviside0": heaviside0, "warn_kinks": warn_kinks}
         self._modes = tuple(modes)  # sct.hessian asks for the tangent of an adjoint only
         self._transformed: pipeline.Transformed | None = None
-        self._compiled: dict[str, Callable[..., Any]] = {}
+        self._compiled: dict[str, Callable[..., Any]] = {}  # mode -> generated function, made or loaded
         self._sources: dict[str, str] = {}
+        self._loaded: set[str] = set()  # modes made or loaded, "grad" included when there is none
+        self._entry: dict[str, Any] | None = None  # the cache entry, {} when there is none
         self._wrt_names: list[str] = []
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -66,33 +73,56 @@ class Differentiated:
 
     @property
     def transformed(self) -> pipeline.Transformed:
-        """All the pipeline's stages for this function (transforming on first use)."""
+        """All the pipeline's stages for this function (checked and normalized on first use).
+
+        Each mode's function is made when first read from it (or from this
+        object's ``.tangent``, ``.adjoint``, ``.grad``), not before.
+        """
         if self._transformed is None:
             fs = source.for_callable(self.fn)
             namespace = self._namespace()
             resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
-            result = pipeline.transform(
-                fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, gradient=True, **self._kinks
+            self._transformed = pipeline.transform(
+                fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, gradient=True, lazy=True, **self._kinks
             )
-            self._transformed = result
-            if not self._compiled:
-                text = emit.module_source(fs.file.filename, result.functions_source(), result.imports)
-                made = (("tangent", result.tangent), ("adjoint", result.adjoint), ("grad", result.grad))
-                names = {m: fn.name for m, fn in made if fn}
-                sources = {m: result.mode_source(m) if m != "grad" else result.grad_source for m in names}
-                self._install(text, names, sources, result.wrt, namespace)
-                key = self._cache_key()
-                if key is not None and all(Path(f).is_file() for f in result.files):
-                    entry = {"text": text, "names": names, "sources": sources, "wrt": result.wrt}
-                    cache.store(key, entry, result.files)
+            self._wrt_names = list(self._transformed.wrt)
         return self._transformed
 
-    def _install(self, text: str, names: dict[str, str], sources: dict[str, str], wrt: list[str], namespace: dict[str, Any]) -> None:
-        compiled = emit.compile_functions(text, f"{self.fn.__qualname__}", namespace)
-        self._compiled = {mode: compiled[name] for mode, name in names.items()}
-        if "grad" in self._compiled:  # f.grad(*args) calls the generated gradient itself, no wrapper
-            self.grad = self._compiled["grad"]  # type: ignore[method-assign]
-        self._sources = sources
+    def _make(self, mode: str) -> dict[str, Any] | None:
+        """One mode's generated module (text, function name, readable source), None when there is none."""
+        result = self.transformed
+        try:
+            if mode == "grad":
+                grad = result.grad
+                if grad is None:
+                    return None
+                base = result.grad_base
+                base_fn = getattr(result, base)
+                # a recursive function's gradient calls its own adjoint (or tangent): compiled beside it
+                own = [getattr(result, f"{base}_source")] if re.search(rf"\b{base_fn.name}\b", result.grad_source) else []
+                functions, name, readable = own + [result.grad_source] + result.callee_sources(base), grad.name, result.grad_source
+            else:
+                fn = getattr(result, mode)
+                if fn is None:
+                    raise KeyError(mode)
+                readable = result.mode_source(mode)
+                functions, name = [readable], fn.name
+        except SctError:
+            # the error an eager transform (every mode, tangent first) raises, as before modes were lazy
+            fs = source.for_callable(self.fn)
+            namespace = self._namespace()
+            resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
+            pipeline.transform(fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, gradient=True, **self._kinks)
+            raise
+        text = emit.module_source(result.source.file.filename, functions, result.imports)
+        return {"text": text, "name": name, "source": readable}
+
+    def _install(self, mode: str, made: dict[str, Any] | None, wrt: list[str]) -> None:
+        if made is not None:
+            compiled = emit.compile_functions(made["text"], f"{self.fn.__qualname__}", self._namespace())
+            self._compiled[mode] = compiled[made["name"]]
+            self._sources[mode] = made["source"]
+        self._loaded.add(mode)
         self._wrt_names = list(wrt)
 
     def _cache_key(self) -> str | None:
@@ -113,53 +143,81 @@ class Differentiated:
         options = (self._wrt if isinstance(self._wrt, (str, type(None))) else tuple(self._wrt), self._modes, sorted(self._kinks.items()))
         return cache.key(text, self.fn.__qualname__, code.co_firstlineno, options)
 
-    def _load(self) -> None:
-        """The compiled functions: from the cache when a previous run left them, else transformed."""
-        if self._compiled:
+    def _cached(self) -> dict[str, Any] | None:
+        """This function's cache entry (read once): each mode a previous run made, keyed by mode."""
+        if self._entry is None:
+            key = self._cache_key() if cache.enabled() else None
+            self._entry = (cache.lookup(key) if key is not None else None) or {}
+        return self._entry or None
+
+    def _load(self, mode: str) -> None:
+        """One mode's compiled function: from the cache when a previous run left it, else made now."""
+        if mode in self._loaded:
             return
-        key = self._cache_key()
-        entry = cache.lookup(key) if key is not None else None
-        if entry is not None:
+        entry = self._cached()
+        if entry and mode in entry.get("modes", {}):
             try:
-                self._install(entry["text"], entry["names"], entry["sources"], entry["wrt"], self._namespace())
+                self._install(mode, entry["modes"][mode], entry["wrt"])
                 return
             except Exception:  # noqa: BLE001 - a stale or damaged entry: transform instead
-                self._compiled = {}
-        self.transformed
+                self._compiled.pop(mode, None)
+        made = self._make(mode)
+        self._install(mode, made, self.transformed.wrt)
+        self._store(mode, made)
+
+    def _store(self, mode: str, made: dict[str, Any] | None) -> None:
+        """Add one mode to this function's cache entry (written whole: one file per function and options)."""
+        if not cache.enabled():
+            return
+        key = self._cache_key()
+        result = self.transformed
+        if key is None or not all(Path(f).is_file() for f in result.files):
+            return
+        before = self._entry or {}
+        modes = dict(before.get("modes", {})) if before.get("wrt") == result.wrt else {}
+        entry = {"wrt": result.wrt, "modes": {**modes, mode: made}}
+        depends = sorted(set(result.files) | {path for path, _ in before.get("depends", [])})
+        self._entry = cache.store(key, entry, depends) or entry
 
     @property
     def wrt(self) -> list[str]:
-        self._load()
+        if not self._wrt_names:
+            entry = self._cached()
+            self._wrt_names = list(entry["wrt"]) if entry and "wrt" in entry else list(self.transformed.wrt)
         return self._wrt_names
 
     @property
     def tangent(self) -> Callable[..., Any]:
         """``tangent(*args, *dots) -> (value, value_dot)``."""
-        self._load()
+        self._load("tangent")
         return self._compiled["tangent"]
 
     @property
     def adjoint(self) -> Callable[..., Any]:
         """``adjoint(*args, value_bar) -> (adjoint of each wrt parameter,)``."""
-        self._load()
+        self._load("adjoint")
         return self._compiled["adjoint"]
 
-    def grad(self, *args: Any) -> tuple[Any, ...]:
-        """The gradient of a scalar-valued function: ``adjoint(*args, 1)`` (an exact seed: Fractions stay Fractions).
+    @property
+    def grad(self) -> Callable[..., tuple[Any, ...]]:
+        """The gradient of a scalar-valued function: ``grad(*args) == adjoint(*args, 1)``.
 
-        Once transformed, ``f.grad`` is the generated ``<name>_grad`` itself
-        (:mod:`sct.specialize`: the adjoint with the seed fixed at 1, shown by
-        ``.grad_source``); a function returning several values has none.
+        Reading ``f.grad`` makes (or loads) the generated ``<name>_grad`` and
+        returns it itself, no wrapper (:mod:`sct.specialize`: the adjoint with
+        the seed fixed at 1, shown by ``.grad_source``). A function returning
+        several values has none: then it is ``adjoint(*args, 1)`` (an exact
+        seed: Fractions stay Fractions).
         """
-        self._load()
-        if "grad" in self._compiled:
-            return self._compiled["grad"](*args)
+        self._load("grad")
+        return self._compiled.get("grad") or self._seeded_adjoint
+
+    def _seeded_adjoint(self, *args: Any) -> tuple[Any, ...]:
         return self.adjoint(*args, 1)
 
     @property
     def grad_source(self) -> str:
         """The generated gradient (empty for a function returning several values)."""
-        self._load()
+        self._load("grad")
         return self._sources.get("grad", "")
 
     def value_and_grad(self, *args: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -173,13 +231,13 @@ class Differentiated:
     @property
     def tangent_source(self) -> str:
         """The tangent, then the tangents of the user's functions it calls."""
-        self._load()
+        self._load("tangent")
         return self._sources["tangent"]
 
     @property
     def adjoint_source(self) -> str:
         """The adjoint, then the adjoints of the user's functions it calls."""
-        self._load()
+        self._load("adjoint")
         return self._sources["adjoint"]
 
     @property

@@ -3,7 +3,9 @@
 Contract: :func:`lookup` and :func:`store` key an entry by everything the
 generated text depends on that is known before transforming: sct's version
 and a hash of its source, the text of the function's file, the function's name and line, and the
-options (``wrt``, modes, ``heaviside0``, ``warn_kinks``). An entry also lists
+options (``wrt``, modes, ``heaviside0``, ``warn_kinks``). An entry holds each
+mode's generated module made so far (the caller adds a mode when it makes
+one, :mod:`sct.api`). An entry also lists
 the other files the transformation read (callees in other modules) with a
 hash of each; a changed one makes the entry a miss. Entries are JSON files in
 one directory: ``$SCT_CACHE_DIR``, else ``$XDG_CACHE_HOME/sct``, else
@@ -20,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-VERSION = "1"  # bump when the entry format changes
+VERSION = "2"  # bump when the entry format changes
 
 
 def enabled() -> bool:
@@ -78,15 +80,15 @@ def lookup(entry_key: str) -> dict[str, Any] | None:
     return entry
 
 
-def store(entry_key: str, entry: dict[str, Any], depends: list[str]) -> None:
-    """Keep ``entry`` (JSON-able) with a hash of each file in ``depends``."""
+def store(entry_key: str, entry: dict[str, Any], depends: list[str]) -> dict[str, Any] | None:
+    """Keep ``entry`` (JSON-able) with a hash of each file in ``depends``; returns what was kept."""
     if not enabled():
-        return
+        return None
     hashes = []
     for path in depends:
         text = _read(path)
         if text is None:
-            return  # a file that cannot be read again: nothing to check a hit against
+            return None  # a file that cannot be read again: nothing to check a hit against
         hashes.append([path, digest(text)])
     entry = {**entry, "depends": hashes}
     try:
@@ -96,4 +98,5 @@ def store(entry_key: str, entry: dict[str, Any], depends: list[str]) -> None:
         temp.write_text(json.dumps(entry), encoding="utf-8")
         temp.replace(folder / f"{entry_key}.json")  # atomic: readers never see half an entry
     except OSError:
-        pass
+        return None
+    return entry

@@ -8,7 +8,6 @@ printed (``sct transform --stage normalize``) and tested on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import libcst as cst
@@ -22,28 +21,71 @@ from .names import Namer
 from .normalize import normalize
 from .reverse import adjoint
 from .source import FunctionSource, SourceFile, find
+from .calls import returned_count
 
 MODES = ("tangent", "adjoint")
 
 
-@dataclass
 class Transformed:
-    """Everything the pipeline made for one function."""
+    """Everything the pipeline made for one function.
 
-    source: FunctionSource
-    wrt: list[str]
-    normalized: ir.Function
-    activity: Activity
-    tangent: ir.Function | None
-    adjoint: ir.Function | None
-    tangent_source: str
-    adjoint_source: str
-    imports: emit.Imports
-    # the generated functions of the user's functions it calls: (mode, source), in order made
-    callees: list[tuple[str, str]] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)  # every file the transformation read
-    grad: ir.Function | None = None  # the adjoint with the result's adjoint fixed at 1 (sct.specialize)
-    grad_source: str = ""
+    Checking, normalizing and activity run at once; each mode's function
+    (tangent, adjoint, gradient) is made, emitted and black-formatted when it
+    is first read, because a user who reads ``.adjoint`` should not wait for
+    the tangent and the gradient. :func:`transform` makes them all at once
+    (``lazy=False``), in one fixed order, for the CLI and the other callers
+    that print everything.
+    """
+
+    def __init__(self, source: FunctionSource, wrt: list[str], normalized: ir.Function, activity: Activity, imports: emit.Imports, build: "_Build"):
+        self.source = source
+        self.wrt = wrt
+        self.normalized = normalized
+        self.activity = activity
+        self.imports = imports
+        self._build = build
+
+    @property
+    def tangent(self) -> ir.Function | None:
+        return self._build.function("tangent")
+
+    @property
+    def adjoint(self) -> ir.Function | None:
+        return self._build.function("adjoint")
+
+    @property
+    def tangent_source(self) -> str:
+        return self._build.source("tangent")
+
+    @property
+    def adjoint_source(self) -> str:
+        return self._build.source("adjoint")
+
+    @property
+    def grad(self) -> ir.Function | None:
+        """The adjoint with the result's adjoint fixed at 1 (sct.specialize); None without one."""
+        return self._build.gradient()[0]
+
+    @property
+    def grad_source(self) -> str:
+        return self._build.gradient()[1]
+
+    @property
+    def grad_base(self) -> str:
+        """The mode the gradient is made from: ``tangent`` for one scalar input, else ``adjoint``."""
+        return self._build.grad_base()
+
+    @property
+    def callees(self) -> list[tuple[str, str]]:
+        """The generated functions of the user's functions it calls: (mode, source), in order made."""
+        for mode in self._build.modes:
+            self._build.source(mode)
+        return list(self._build.callees)
+
+    @property
+    def files(self) -> list[str]:
+        """Every file the transformation has read so far."""
+        return sorted({self.source.file.filename} | self._build.linker.files)
 
     @property
     def normalized_source(self) -> str:
@@ -52,18 +94,24 @@ class Transformed:
     @property
     def normalized_returns(self) -> int:
         """0 when the function returns one value, k when it returns a tuple of k."""
-        from .calls import returned_count
-
         return returned_count(self.source)
 
     def functions_source(self) -> list[str]:
-        own = [s for s in (self.tangent_source, self.adjoint_source, self.grad_source) if s]
+        own = [s for s in (self.tangent_source, self.adjoint_source) if s]
+        if self._build.want_gradient:
+            own += [self.grad_source] if self.grad_source else []
         return own + [source for _, source in self.callees]
 
     def mode_source(self, mode: str) -> str:
         """The generated function of one mode, followed by those of the callees it calls."""
-        own = self.tangent_source if mode == "tangent" else self.adjoint_source
-        return "\n\n".join([own] + [source for m, source in self.callees if m == mode])
+        own = self._build.source(mode)
+        return "\n\n".join([own] + self.callee_sources(mode))
+
+    def callee_sources(self, mode: str) -> list[str]:
+        """The sources of the callees one mode's function calls (made when that mode is)."""
+        self._build.function(mode)
+        self._build.drain()
+        return [source for m, source in self._build.callees if m == mode]
 
 
 class Linker:
@@ -214,12 +262,15 @@ def transform(
     heaviside0: Any = 1,
     warn_kinks: bool = False,
     gradient: bool = False,
+    lazy: bool = False,
 ) -> Transformed:
     """Run every stage for one function, and for the user's functions it calls.
 
     ``resolver`` finds those functions (:mod:`sct.calls`; by default by reading
     files, as the CLI does); ``linker`` is shared by the functions of one
-    generated module, so that a callee is made once.
+    generated module, so that a callee is made once. With ``lazy``, each
+    mode's function is made when the returned object is first asked for it
+    (the decorator); without, all of them now, tangent first.
     """
     modes = tuple(modes)
     wrt_list = resolve_wrt(fs, wrt)
@@ -233,57 +284,110 @@ def transform(
     linker = linker or Linker(fs.file, namer, imports)
     linker.warn_kinks = warn_kinks
     with kinks.convention(heaviside0):
-        result = _transform(fs, wrt_list, modes, namer, imports, resolver, linker)
-        if gradient and result.adjoint is not None and result.normalized_returns == 0:
-            _gradient(result, namer.fresh(f"{fs.name}_grad"), imports)
+        normalized = normalize(fs, namer, resolver)
+        if linker.warn_kinks:
+            normalized = kinks.instrument(normalized, fs.file.filename)
+        linker.arrays |= normalized.arrays
+        act = activity(normalized, wrt_list)
+        build = _Build(fs, wrt_list, modes, normalized, act, namer, imports, resolver, linker, heaviside0, gradient)
+        result = Transformed(fs, wrt_list, normalized, act, imports, build)
+        if not lazy:
+            build.everything()
         return result
 
 
-def _gradient(result: Transformed, name: str, imports: emit.Imports) -> None:
-    """The generated gradient (sct.specialize); ``.grad`` falls back to the adjoint without it."""
+class _Build:
+    """Makes one function's generated functions on demand, each once.
+
+    The eager order (:meth:`everything`) is the one the CLI's golden files were
+    made with: both modes' functions, then their sources, then the callees,
+    then the gradient. Names and imports are handed out as functions are made,
+    and no mode asks for a name another mode wants, so a mode made alone reads
+    the same as when made with the others.
+    """
+
+    def __init__(
+        self, fs: FunctionSource, wrt: list[str], modes: tuple[str, ...], normalized: ir.Function, act: Activity,
+        namer: Namer, imports: emit.Imports, resolver: Any, linker: Linker, heaviside0: Any, gradient: bool,
+    ):
+        self.fs, self.wrt, self.modes, self.normalized, self.act = fs, wrt, modes, normalized, act
+        self.namer, self.imports, self.resolver, self.linker = namer, imports, resolver, linker
+        self.heaviside0 = heaviside0
+        self.want_gradient = gradient
+        self.functions: dict[str, ir.Function] = {}
+        self.sources: dict[str, str] = {}
+        self.callees: list[tuple[str, str]] = []
+        self.grad: tuple[ir.Function | None, str] | None = None
+
+    def function(self, mode: str) -> ir.Function | None:
+        if mode not in self.modes:
+            return None
+        if mode not in self.functions:
+            with kinks.convention(self.heaviside0):
+                key = f"{self.resolver.module}.{self.fs.name}"
+                name, _ = self.linker.name(key, self.fs.name, tuple(self.wrt), mode, everything=True)
+                make = tangent if mode == "tangent" else adjoint
+                self.functions[mode] = make(self.normalized, self.wrt, self.act, self.namer, self.linker.link, name)
+        return self.functions[mode]
+
+    def source(self, mode: str, drain: bool = True) -> str:
+        """The mode's function, emitted; with ``drain``, the callees it calls made too."""
+        fn = self.function(mode)
+        if fn is None:
+            return ""
+        if mode not in self.sources:
+            self.sources[mode] = emit.function_source(fn, self.imports)
+        if drain:
+            self.drain()
+        return self.sources[mode]
+
+    def drain(self) -> None:
+        """Make the callees the functions made so far call."""
+        if self.linker.queue:
+            with kinks.convention(self.heaviside0):
+                self.callees.extend(self.linker.drain())
+
+    def everything(self) -> None:
+        for mode in MODES:
+            self.function(mode)
+        for mode in MODES:
+            self.source(mode, drain=False)
+        self.drain()
+        if self.want_gradient:
+            self.gradient()
+
+    def grad_base(self) -> str:
+        one_input = len(self.wrt) == 1 and "tangent" in self.modes and not self.normalized.arrays
+        return "tangent" if one_input else "adjoint"  # one input: forward is cheaper
+
+    def gradient(self) -> tuple[ir.Function | None, str]:
+        """The generated gradient and its source; ``.grad`` falls back to the adjoint without it."""
+        if self.grad is None:
+            self.grad = None, ""
+            if self.want_gradient and "adjoint" in self.modes and returned_count(self.fs) == 0:
+                base = self.function(self.grad_base())
+                self.drain()
+                with kinks.convention(self.heaviside0):
+                    name = self.namer.fresh(f"{self.fs.name}_grad")
+                    self.grad = _gradient(self.fs.name, base, self.grad_base(), name, self.imports)
+        return self.grad
+
+
+def _gradient(function: str, base: ir.Function | None, mode: str, name: str, imports: emit.Imports) -> tuple[ir.Function | None, str]:
+    """The gradient made from ``base`` (sct.specialize), or (None, "") with a warning when that fails."""
     try:
-        if len(result.wrt) == 1 and result.tangent is not None and not result.normalized.arrays:
-            result.grad = specialize.forward_gradient(result.tangent, name)  # one input: forward is cheaper
+        if mode == "tangent":
+            grad = specialize.forward_gradient(base, name)  # type: ignore[arg-type]
         else:
-            result.grad = specialize.gradient(result.adjoint, name)  # type: ignore[arg-type]
-        result.grad_source = emit.function_source(result.grad, imports)
+            grad = specialize.gradient(base, name)  # type: ignore[arg-type]
+        return grad, emit.function_source(grad, imports)
     except Exception as exc:  # noqa: BLE001 - an optimization that fails must not cost the adjoint
         import warnings
 
-        result.grad, result.grad_source = None, ""
         warnings.warn(
-            f"sct: no generated gradient for {result.source.name} (a bug in sct: {type(exc).__name__}: {exc}); "
+            f"sct: no generated gradient for {function} (a bug in sct: {type(exc).__name__}: {exc}); "
             ".grad calls the adjoint instead",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
-
-
-def _transform(
-    fs: FunctionSource, wrt_list: list[str], modes: tuple[str, ...], namer: Namer, imports: emit.Imports, resolver: Any, linker: Linker
-) -> Transformed:
-    normalized = normalize(fs, namer, resolver)
-    if linker.warn_kinks:
-        normalized = kinks.instrument(normalized, fs.file.filename)
-    linker.arrays |= normalized.arrays
-    act = activity(normalized, wrt_list)
-    key = f"{resolver.module}.{fs.name}"
-    made: dict[str, ir.Function | None] = {"tangent": None, "adjoint": None}
-    for mode, make in (("tangent", tangent), ("adjoint", adjoint)):
-        if mode in modes:
-            name, _ = linker.name(key, fs.name, tuple(wrt_list), mode, everything=True)
-            made[mode] = make(normalized, wrt_list, act, namer, linker.link, name)
-    tan, adj = made["tangent"], made["adjoint"]
-    return Transformed(
-        source=fs,
-        wrt=wrt_list,
-        normalized=normalized,
-        activity=act,
-        tangent=tan,
-        adjoint=adj,
-        tangent_source=emit.function_source(tan, imports) if tan else "",
-        adjoint_source=emit.function_source(adj, imports) if adj else "",
-        imports=imports,
-        callees=linker.drain(),
-        files=sorted({fs.file.filename} | linker.files),
-    )
+        return None, ""

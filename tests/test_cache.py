@@ -90,7 +90,40 @@ def test_a_damaged_entry_is_a_miss(module, tmp_path) -> None:
     run(folder, name, cache_dir)
     (entry,) = cache_dir.glob("*.json")
     data = json.loads(entry.read_text())
-    data["text"] = "this is not python ("
+    for made in data["modes"].values():
+        made["text"] = "this is not python ("
     entry.write_text(json.dumps(data))
     again = run(folder, name, cache_dir)
     assert again["transformed"] and again["grad"] == run(folder, name, cache_dir)["grad"]
+
+
+MODES_SCRIPT = """
+import json, sys
+sys.path.insert(0, {folder!r})
+import sct
+import {module} as m
+d = sct.differentiate(m.f)
+sources = {{read: getattr(d, read) for read in {reads!r}}}
+print(json.dumps({{"transformed": d._transformed is not None, "sources": sources}}))
+"""
+
+
+def run_reads(folder: Path, module: str, cache_dir: Path, reads: list[str]) -> dict:
+    code = MODES_SCRIPT.format(folder=str(folder), module=module, reads=reads)
+    env = {"PATH": "/usr/bin:/bin", "SCT_CACHE_DIR": str(cache_dir), "SCT_CACHE": "1", "HOME": str(cache_dir)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout)
+
+
+def test_each_mode_is_cached_when_made(module, tmp_path) -> None:
+    folder, name = module
+    cache_dir = tmp_path / "cache"
+    first = run_reads(folder, name, cache_dir, ["adjoint_source"])  # makes the adjoint only
+    assert first["transformed"] and not run_reads(folder, name, cache_dir, ["adjoint_source"])["transformed"]
+    second = run_reads(folder, name, cache_dir, ["adjoint_source", "tangent_source"])  # the tangent is new: made
+    assert second["transformed"] and second["sources"]["adjoint_source"] == first["sources"]["adjoint_source"]
+    third = run_reads(folder, name, cache_dir, ["tangent_source", "adjoint_source", "grad_source"])
+    assert third["transformed"]  # the gradient was not made yet
+    fourth = run_reads(folder, name, cache_dir, ["grad_source", "tangent_source", "adjoint_source"])
+    assert not fourth["transformed"] and fourth["sources"] == third["sources"]
+    assert len(list(cache_dir.glob("*.json"))) == 1  # one entry per function and options, every mode in it
