@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import inspect
 import linecache
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -59,19 +60,61 @@ class SourceFile:
 
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
         """What a name or attribute refers to, resolved through the file's imports."""
-        if self._qualnames is None:
-            self._qualnames = self.wrapper.resolve(QualifiedNameProvider)
-        found = self._qualnames.get(node)
-        if found is None:
+        if node not in self.positions:
             return set()  # a node sct made itself, not the file's
+        found = self._qualified_table(self._statement_of(node)).get(node)
+        if found is None:
+            return set()
         if not isinstance(found, (set, frozenset)):
             found = found()  # libcst resolves some entries lazily
         return {q.name for q in found}
 
+    def _qualified_table(self, stmt: cst.CSTNode | None) -> Any:
+        """libcst's qualified names for the nodes of one top-level statement.
+
+        Scope analysis is most of the cost of a first transform, and a file
+        has many functions: the statement is analysed in a copy of the file
+        whose other functions and classes have empty bodies, which binds the
+        same global names. A ``global`` statement anywhere binds globals from
+        inside a body: then the whole file is analysed, as is a node that no
+        top-level statement holds.
+        """
+        whole = stmt is None or _GLOBAL.search(self.text) is not None
+        key = ("qualified names", None if whole else id(stmt))
+        if key not in self.cache:
+            if whole:
+                self.cache[key] = self.wrapper.resolve(QualifiedNameProvider)
+            else:
+                body = [s if s is stmt else _stub(s) for s in self.module.body]
+                reduced = MetadataWrapper(self.module.with_changes(body=body), unsafe_skip_copy=True)
+                self.cache[key] = reduced.resolve(QualifiedNameProvider)
+        return self.cache[key]
+
+    def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The top-level statement that holds ``node`` (by its line: decorators included)."""
+        if "spans" not in self.cache:
+            spans = []
+            for stmt in self.module.body:
+                r = self.positions[stmt]
+                first = min([r.start.line] + [self.positions[d].start.line for d in getattr(stmt, "decorators", ())])
+                spans.append((first, r.end.line, stmt))
+            self.cache["spans"] = spans
+        line = self.positions[node].start.line
+        return next((stmt for first, last, stmt in self.cache["spans"] if first <= line <= last), None)
+
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        if self._parents is None:
-            self._parents = self.wrapper.resolve(ParentNodeProvider)
-        return self._parents.get(node)
+        """The node that holds ``node``, found in its top-level statement (not the whole file)."""
+        if node not in self.positions:
+            return None
+        stmt = self._statement_of(node)
+        if stmt is None:
+            if self._parents is None:
+                self._parents = self.wrapper.resolve(ParentNodeProvider)
+            return self._parents.get(node)
+        key = ("parents", id(stmt))
+        if key not in self.cache:
+            self.cache[key] = {child: n for n in nodes(stmt) for child in n.children}
+        return self.cache[key].get(node, self.module if node is stmt else None)
 
     def top_level_functions(self) -> dict[str, cst.FunctionDef]:
         return {
@@ -122,7 +165,7 @@ def parse(text: str, filename: str) -> SourceFile:
         raise SyntaxProblem(
             f"this is not valid Python ({message})", where, "fix the syntax, then run sct again"
         ) from None
-    wrapper = MetadataWrapper(module)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # just parsed: no node occurs twice, no copy needed
     return SourceFile(filename, text, wrapper, wrapper.resolve(PositionProvider))
 
 
@@ -220,6 +263,16 @@ def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def find(node: cst.CSTNode, kind: type | tuple[type, ...]) -> list[Any]:
     """The nodes of one kind under ``node``, in source order."""
     return [n for n in nodes(node) if isinstance(n, kind)]
+
+
+_GLOBAL = re.compile(r"\bglobal\b")
+
+
+def _stub(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """A function or class with an empty body (``...``): the same binding, nothing inside to analyse."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return stmt.with_changes(body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Ellipsis())])]))
+    return stmt
 
 
 def _all_function_defs(module: cst.Module) -> list[cst.FunctionDef]:

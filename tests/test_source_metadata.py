@@ -1,0 +1,46 @@
+"""Names resolved one top-level statement at a time (issue 7's transform time).
+
+Specification: :meth:`SourceFile.qualified_names` and :meth:`SourceFile.parent`
+analyse only the statement that holds a node (the file's other functions and
+classes emptied), and answer exactly what libcst's analysis of the whole
+file answers, for every node of every sample, of the benchmark's cases and of
+sct's own modules; a file with a ``global`` statement is analysed whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import REPO, SAMPLES
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, QualifiedNameProvider
+
+from sct import source
+
+FILES = sorted(SAMPLES.glob("*.py")) + [REPO / "bench" / "cases.py"] + sorted((REPO / "sct").glob("*.py"))
+
+
+def _names(found) -> set[str]:
+    if found is None:
+        return set()
+    return {q.name for q in (found if isinstance(found, (set, frozenset)) else found())}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_answers_equal_the_whole_files(path: Path) -> None:
+    file = source.read_file(path)
+    whole = MetadataWrapper(file.module, unsafe_skip_copy=True)
+    qualified, parents = whole.resolve(QualifiedNameProvider), whole.resolve(ParentNodeProvider)
+    for node in source.nodes(file.module):
+        if node is file.module:
+            continue
+        assert file.qualified_names(node) == _names(qualified.get(node)), (path, file.location(node))
+        assert file.parent(node) is parents.get(node), (path, type(node).__name__)
+
+
+def test_a_global_statement_means_the_whole_file(tmp_path: Path) -> None:
+    path = tmp_path / "g.py"
+    path.write_text("import math\n\n\ndef setup():\n    global sin\n    sin = math.cos\n\n\ndef f(x):\n    return sin(x)\n")
+    file = source.read_file(path)
+    call = next(n for n in source.nodes(file.module) if type(n).__name__ == "Call")
+    assert file.qualified_names(call.func) == {"sin"}
