@@ -101,7 +101,8 @@ def _sct(case: Case) -> list[Tool]:
     )
     f.grad  # reading it makes (or loads) the generated gradient: f.grad is then that function itself
     how = "one input: the tangent, seed 1" if len(case.wrt_index) == 1 and not case.arrays else "the adjoint, seed fixed at 1"
-    grad = Tool("sct grad", call=f.grad, args=case.args, note=f"grad(*args): {how}")
+    # one parameter: the derivative itself (as the hand-written gradient returns it)
+    grad = Tool("sct grad", call=f.grad, args=case.args, result=_as_tuple, note=f"grad(*args): {how}")
     return [adjoint, grad, _sct_tangent(case, f.tangent)]
 
 

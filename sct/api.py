@@ -7,7 +7,9 @@ Contract (relied on by tests, the CLI and users):
 - Calling the result calls the original function, unchanged.
 - ``.tangent(*args, *dots)`` -> ``(value, value_dot)``, one dot per wrt
   parameter; ``.adjoint(*args, value_bar)`` -> tuple of one adjoint per wrt
-  parameter (always a tuple); ``.grad(*args)`` is ``.adjoint(*args, 1)``.
+  parameter (always a tuple); ``.grad(*args)`` is ``.adjoint(*args, 1)``,
+  or its one element when one parameter is differentiated (the derivative
+  itself, as ``jax.grad`` and ``autograd.grad`` give it).
 - ``.tangent_source`` / ``.adjoint_source`` are the generated source, and
   ``.tangent`` / ``.adjoint`` are the functions compiled from exactly that text.
 
@@ -199,8 +201,11 @@ class Differentiated:
         return self._compiled["adjoint"]
 
     @property
-    def grad(self) -> Callable[..., tuple[Any, ...]]:
+    def grad(self) -> Callable[..., Any]:
         """The gradient of a scalar-valued function: ``grad(*args) == adjoint(*args, 1)``.
+
+        With one parameter differentiated, the derivative itself
+        (``adjoint(*args, 1)[0]``): ``f.grad(3.0)`` is ``6.0`` for ``x * x``.
 
         Reading ``f.grad`` makes (or loads) the generated ``<name>_grad`` and
         returns it itself, no wrapper (:mod:`sct.specialize`: the adjoint with
@@ -211,8 +216,9 @@ class Differentiated:
         self._load("grad")
         return self._compiled.get("grad") or self._seeded_adjoint
 
-    def _seeded_adjoint(self, *args: Any) -> tuple[Any, ...]:
-        return self.adjoint(*args, 1)
+    def _seeded_adjoint(self, *args: Any) -> Any:
+        grads = self.adjoint(*args, 1)
+        return grads[0] if len(grads) == 1 else grads
 
     @property
     def grad_source(self) -> str:
@@ -220,7 +226,7 @@ class Differentiated:
         self._load("grad")
         return self._sources.get("grad", "")
 
-    def value_and_grad(self, *args: Any) -> tuple[Any, tuple[Any, ...]]:
+    def value_and_grad(self, *args: Any) -> tuple[Any, Any]:
         """``(fn(*args), grad(*args))``.
 
         The adjoint recomputes the forward sweep it needs rather than returning

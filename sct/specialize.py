@@ -2,12 +2,12 @@
 
 Contract: :func:`gradient` takes the adjoint of a function returning one
 value and returns ``<name>_grad``: the same parameters without the seed,
-computing exactly ``adjoint(*args, 1)``. :func:`forward_gradient` does the
-same from the tangent, for a function differentiated with respect to one
-parameter: one forward sweep carrying one tangent records nothing, where the
-adjoint must record what its reverse sweep reads (``tangent(*args, 1)[1]``,
-as a one-element tuple). The seed becomes the literal ``1``;
-copies of names and literals (``h_bar = yhat_bar``) are propagated forward
+computing exactly ``adjoint(*args, 1)``, or its one element when one
+parameter is differentiated (the derivative itself, as ``jax.grad`` gives
+it). :func:`forward_gradient` does the same from the tangent, for a function
+differentiated with respect to one parameter: one forward sweep carrying one
+tangent records nothing, where the adjoint must record what its reverse sweep
+reads (``tangent(*args, 1)[1]``). The seed becomes the literal ``1``; copies of names and literals (``h_bar = yhat_bar``) are propagated forward
 through straight-line code, and into each branch and loop body as far as the
 body leaves them unchanged; expressions are simplified (``1 * x`` is ``x``)
 and statements nobody reads are removed (:func:`sct.analysis.prune`).
@@ -162,15 +162,21 @@ def gradient(adjoint: ir.Function, name: str) -> ir.Function:
     body = _block([start] + adjoint.body, {})
     if not adjoint.arrays:
         body = _inline(body)
-    body = prune(body, set())
+    body = prune(_each(body, _return_single), set())
     return dataclasses.replace(adjoint, name=name, params=list(params), body=body)
 
 
+def _return_single(stmt: ir.Stmt) -> ir.Stmt:
+    """``return (x_bar,)`` -> ``return x_bar``: the derivative itself when there is one."""
+    if isinstance(stmt, ir.Return) and isinstance(stmt.value, cst.Tuple) and len(stmt.value.elements) == 1:
+        return ir.Return(stmt.value.elements[0].value, stmt.origin)
+    return stmt
+
+
 def _return_dot(stmt: ir.Stmt) -> ir.Stmt:
-    """``return value, value_dot`` -> ``return (value_dot,)``."""
+    """``return value, value_dot`` -> ``return value_dot``."""
     if isinstance(stmt, ir.Return) and isinstance(stmt.value, cst.Tuple):
-        dot = stmt.value.elements[-1].value
-        return ir.Return(E.tuple_([dot]).with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]), stmt.origin)
+        return ir.Return(stmt.value.elements[-1].value, stmt.origin)
     return stmt
 
 

@@ -248,7 +248,7 @@ def test_wrt_as_comma_string(loss) -> None:
 def test_adjoint_returns_a_tuple_even_of_one(loss) -> None:
     d = sct.differentiate(loss.fn, wrt=("b",))
     assert d.adjoint(*POINT, 1.0) == (28.0,)
-    assert d.grad(*POINT) == (28.0,)
+    assert d.grad(*POINT) == 28.0  # the gradient of one parameter is the derivative itself
 
 
 def test_single_parameter_adjoint_is_a_tuple(tmp_path) -> None:

@@ -108,7 +108,7 @@ def test_a_write_keeps_float32(load) -> None:
         "import numpy as np\n\n\ndef f(x):\n    y = np.zeros_like(x)\n    y[1:] = x[:-1] * x[1:]\n    return np.sum(y)\n"
     )
     x = rng.standard_normal(4).astype(np.float32)
-    (g,) = f.grad(x)
+    g = f.grad(x)
     assert g.dtype == np.float32 and g.shape == (4,)
     assert np.allclose(g, np.r_[x[1], x[:-2] + x[2:], x[2]], rtol=1e-6)
 

@@ -24,6 +24,7 @@ import {module} as m
 t = time.perf_counter()
 d = sct.differentiate(m.f, wrt={wrt!r})
 grad = d.grad(1.5, 0.5)
+grad = grad if isinstance(grad, tuple) else (grad,)  # one parameter: the derivative itself
 elapsed = time.perf_counter() - t
 print(json.dumps({{"grad": list(grad), "ms": elapsed * 1000, "transformed": d._transformed is not None,
                    "source": d.adjoint_source}}))

@@ -63,7 +63,7 @@ def test_max_and_min_ties_follow_heaviside0(load) -> None:
 def test_abs_keeps_zero_at_zero(load) -> None:
     f = load("def f(x):\n    return abs(x)\n")
     for h0 in EXPECTED:
-        assert sct.differentiate(f.fn, heaviside0=h0).grad(0.0) == (0.0,)
+        assert sct.differentiate(f.fn, heaviside0=h0).grad(0.0) == 0.0
 
 
 def test_the_cli_writes_the_convention(cli, tmp_path, monkeypatch) -> None:
@@ -104,7 +104,7 @@ def test_warn_kinks_on_a_branch(load) -> None:
         d.tangent(0.0, 1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert d.grad(0.5) == (2.0,)
+        assert d.grad(0.5) == 2.0
 
 
 def test_without_warn_kinks_no_check_is_generated() -> None:

@@ -321,7 +321,8 @@ def test_wrt_restricts(load, wrt: tuple[str, ...]) -> None:
     check_derivatives(d, (0.7, 1.3, 2.1))
     full = load(WRT_SOURCE)
     grads = dict(zip(full.wrt, full.grad(0.7, 1.3, 2.1)))
-    assert d.grad(0.7, 1.3, 2.1) == pytest.approx(tuple(grads[p] for p in wrt), rel=1e-12)
+    expected = tuple(grads[p] for p in wrt)
+    assert d.grad(0.7, 1.3, 2.1) == pytest.approx(expected[0] if len(wrt) == 1 else expected, rel=1e-12)
 
 
 def test_wrt_keyword_in_decorator(load) -> None:
