@@ -87,3 +87,7 @@ def test_a_gradient_that_cannot_be_built_falls_back_to_the_adjoint(load, monkeyp
     with pytest.warns(RuntimeWarning, match="no generated gradient for f .*simulated bug"):
         assert f.grad_source == ""
     assert f.grad(2.0, 3.0) == (3.0, 2.0)
+    monkeypatch.setattr(specialize, "forward_gradient", broken)  # one scalar input: made from the tangent
+    one = load("def g(x, y):\n    return x * y\n", name="g", wrt=("x",))
+    with pytest.warns(RuntimeWarning, match="no generated gradient for g"):
+        assert one.grad(2.0, 3.0) == 3.0  # the fallback gives one parameter's derivative itself too
