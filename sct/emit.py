@@ -104,15 +104,6 @@ class Imports:
             self.lines.append(line)
 
 
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return None if base is None else f"{base}.{node.attr.value}"
-    return None
-
-
 class _Speller(cst.CSTTransformer):
     """Spell the rules' qualified names; note which of the user's imports are read."""
 
@@ -124,7 +115,7 @@ class _Speller(cst.CSTTransformer):
         return False  # a dotted chain is handled whole, in leave_Attribute
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
-        dotted = _dotted(original)
+        dotted = E.dotted(original)
         if dotted is None:
             return updated
         if dotted in REFERENCES:  # the user's function or primitive, by qualified name

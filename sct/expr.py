@@ -186,6 +186,16 @@ def tuple_(items: Sequence[Expr]) -> cst.Tuple:
     return cst.Tuple(elements, lpar=[], rpar=[])
 
 
+def dotted(node: cst.BaseExpression) -> str | None:
+    """``np.linalg.norm`` for a chain of attributes on a name, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
 def call(func: str, *args: Expr) -> cst.Call:
     """``func(args)`` for a dotted name written as text (``sct.arrays.copy_of``, ``t1_stack.pop``)."""
     return cst.Call(cst.parse_expression(func), [cst.Arg(a) for a in args])

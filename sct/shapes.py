@@ -59,15 +59,6 @@ class _Value(NamedTuple):
     full: Term  # the shape it stands for (differs for a compact adjoint)
 
 
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return None if base is None else f"{base}.{node.attr.value}"
-    return None
-
-
 def _reduces_all(stmt: ir.Assign, rule: rules.Rule) -> bool:
     """A reduction over every axis without ``keepdims``: one number."""
     if stmt.op in SCALAR_RESULTS:
@@ -152,7 +143,7 @@ class _Shapes:
         return _Value(node, t, t)
 
     def call(self, node: cst.Call) -> _Value:
-        func = _dotted(node.func)
+        func = E.dotted(node.func)
         args = [a.value for a in node.args if a.keyword is None and not a.star]
         keywords = {a.keyword.value: E.code(a.value) for a in node.args if a.keyword is not None}
         plain = len(args) == len(node.args)
