@@ -44,11 +44,42 @@ _SCT_DIGEST: list[str] = []
 
 
 def _sct_digest() -> str:
-    """A hash of sct's own source: any change to sct (a rule, a stage) changes every key."""
+    """A hash of sct's own source: any change to sct (a rule, a stage) changes every key (once per process)."""
     if not _SCT_DIGEST:
-        here = Path(__file__).resolve().parent
-        _SCT_DIGEST.append(digest("".join(p.read_text(encoding="utf-8") for p in sorted(here.glob("*.py")))))
+        memo = directory() / "sct-source.memo" if enabled() else None  # not an entry (*.json)
+        _SCT_DIGEST.append(source_digest(Path(__file__).resolve().parent, memo))
     return _SCT_DIGEST[0]
+
+
+def source_digest(folder: Path, memo: Path | None = None) -> str:
+    """A hash of the text of ``folder``'s ``*.py`` files, in name order.
+
+    Reading and hashing sct's forty files takes about as long as a whole
+    cached load: ``memo`` keeps the hash with a signature of the files'
+    names, sizes and modification times, and a process whose files have that
+    signature reads the hash instead (a file edited in place changes its
+    time; a memo that cannot be read or written is recomputed or skipped).
+    """
+    with os.scandir(folder) as entries:
+        files = sorted((e.name, e.stat()) for e in entries if e.name.endswith(".py") and e.is_file())
+    signature = digest(json.dumps([str(folder)] + [[n, st.st_size, st.st_mtime_ns] for n, st in files]))
+    if memo is not None:
+        try:
+            kept = json.loads(memo.read_text(encoding="utf-8"))
+            if kept.get("signature") == signature and isinstance(kept.get("digest"), str):
+                return kept["digest"]
+        except (OSError, ValueError, AttributeError):
+            pass
+    value = digest("".join((folder / name).read_text(encoding="utf-8") for name, _ in files))
+    if memo is not None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            temp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+            temp.write_text(json.dumps({"signature": signature, "digest": value}), encoding="utf-8")
+            temp.replace(memo)
+        except OSError:
+            pass
+    return value
 
 
 def key(file_text: str, name: str, line: int, options: Any) -> str:

@@ -128,3 +128,22 @@ def test_each_mode_is_cached_when_made(module, tmp_path) -> None:
     fourth = run_reads(folder, name, cache_dir, ["grad_source", "tangent_source", "adjoint_source"])
     assert not fourth["transformed"] and fourth["sources"] == third["sources"]
     assert len(list(cache_dir.glob("*.json"))) == 1  # one entry per function and options, every mode in it
+
+
+def test_sct_source_hash_is_read_back_while_the_files_are_unchanged(tmp_path, monkeypatch) -> None:
+    from sct import cache
+
+    folder, memo = tmp_path / "pkg", tmp_path / "cache" / "sct-source.memo"
+    folder.mkdir()
+    (folder / "a.py").write_text("A = 1\n")
+    (folder / "b.py").write_text("B = 2\n")
+    first = cache.source_digest(folder, memo)
+    assert first == cache.digest("A = 1\nB = 2\n") == cache.source_digest(folder)  # the same hash as without a memo
+    reads = []
+    real = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: reads.append(self.name) or real(self, *a, **k))
+    assert cache.source_digest(folder, memo) == first and reads == ["sct-source.memo"]  # no source file read again
+    (folder / "b.py").write_text("B = 3\n")  # a changed file (its size and time): hashed again
+    assert cache.source_digest(folder, memo) == cache.digest("A = 1\nB = 3\n")
+    memo.write_text("damaged")
+    assert cache.source_digest(folder, memo) == cache.digest("A = 1\nB = 3\n")
