@@ -19,6 +19,7 @@ from typing import Any, Iterator, Union
 import libcst as cst
 
 from . import expr as E
+from . import source
 
 
 INACTIVE = "inactive"  # the op of a comparison or boolean: evaluated, never differentiated
@@ -228,7 +229,9 @@ class Function:
 
 
 def names_in(node: cst.CSTNode) -> list[str]:
-    """Names read by an expression, in order, without attribute names or keywords.
+    """Names read by an expression, without attribute names or keywords.
+
+    In source order, but for a few node types (:func:`sct.source.children`).
 
     A plain walk (no visitor): this runs for every statement of every stage.
     """
@@ -243,7 +246,7 @@ def names_in(node: cst.CSTNode) -> list[str]:
         elif isinstance(n, cst.Arg):
             stack.append(n.value)  # a keyword's name is not a read
         else:
-            stack.extend(reversed(n.children))
+            stack.extend(reversed(source.children(n)))
     return found
 
 

@@ -12,6 +12,7 @@ counted from a snippet.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import linecache
 import re
@@ -113,7 +114,7 @@ class SourceFile:
             return self._parents.get(node)
         key = ("parents", id(stmt))
         if key not in self.cache:
-            self.cache[key] = {child: n for n in nodes(stmt) for child in n.children}
+            self.cache[key] = {child: n for n in nodes(stmt) for child in children(n)}
         return self.cache[key].get(node, self.module if node is stmt else None)
 
     def top_level_functions(self) -> dict[str, cst.FunctionDef]:
@@ -247,21 +248,47 @@ def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
     )
 
 
-def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node under ``node`` (itself included), in source order.
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
-    A plain walk over ``children``: libcst's visitors and ``findall`` rebuild
-    the tree as they go, which costs far more than reading it.
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes directly under ``node``, read from its fields.
+
+    libcst's own ``children`` runs a visitor that rebuilds the node, which cost
+    a sixth of a transform. This reads the dataclass fields instead: the same
+    nodes, in the fields' order, which is the source's order except for a few
+    node types (an ``IfExp``'s test comes before its body, a keyword argument's
+    value before its name, decorators after the function's body). Nothing
+    here depends on that order, only on which nodes there are.
+    """
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+    out: list[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            out.append(value)
+        elif isinstance(value, (tuple, list)):
+            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return out
+
+
+def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``node`` (itself included), parents before children.
+
+    A plain walk over :func:`children`: libcst's visitors and ``findall``
+    rebuild the tree as they go, which costs far more than reading it.
     """
     stack = [node]
     while stack:
         n = stack.pop()
         yield n
-        stack.extend(reversed(n.children))
+        stack.extend(reversed(children(n)))
 
 
 def find(node: cst.CSTNode, kind: type | tuple[type, ...]) -> list[Any]:
-    """The nodes of one kind under ``node``, in source order."""
+    """The nodes of one kind under ``node``, parents before children."""
     return [n for n in nodes(node) if isinstance(n, kind)]
 
 

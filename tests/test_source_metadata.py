@@ -44,3 +44,15 @@ def test_a_global_statement_means_the_whole_file(tmp_path: Path) -> None:
     file = source.read_file(path)
     call = next(n for n in source.nodes(file.module) if type(n).__name__ == "Call")
     assert file.qualified_names(call.func) == {"sin"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_children_are_libcsts_children(path: Path) -> None:
+    # source.children reads dataclass fields instead of running libcst's visitor: the same nodes
+    module = source.read_file(path).module
+    count = 0
+    for node in source.nodes(module):
+        ours, libcsts = source.children(node), list(node.children)
+        assert len(ours) == len(libcsts) and {id(n) for n in ours} == {id(n) for n in libcsts}, type(node).__name__
+        count += 1
+    assert count > 10
