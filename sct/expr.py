@@ -10,7 +10,8 @@ so generated code stays exact on ``fractions.Fraction`` inputs.
 
 from __future__ import annotations
 
-from typing import Sequence
+import dataclasses
+from typing import Callable, Sequence
 
 import libcst as cst
 
@@ -209,13 +210,45 @@ def total(terms: Sequence[Expr]) -> Expr:
     return result
 
 
-class _Simplifier(cst.CSTTransformer):
-    """Re-apply the identities bottom-up after a rule template is filled in."""
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAVES = (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.BaseParenthesizableWhitespace, cst.LeftParen, cst.RightParen)
 
-    def leave_BinaryOperation(self, original: cst.BinaryOperation, updated: cst.BinaryOperation) -> Expr:
-        if updated.lpar:
-            return updated
-        op, a, b = updated.operator, updated.left, updated.right
+
+def fields(node: cst.CSTNode) -> tuple[str, ...]:
+    """The names of a node's dataclass fields (what may hold its children), per node type."""
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+    return names
+
+
+def rebuild(node: cst.CSTNode, leave: Callable[[cst.CSTNode], cst.CSTNode]) -> cst.CSTNode:
+    """``node`` rebuilt bottom-up, ``leave`` applied to every node after its children.
+
+    What a libcst transformer's ``leave_*`` methods do, without its visitor
+    machinery (ten times faster on the small expressions rules produce): a node
+    is copied only when one of its children changed.
+    """
+    if isinstance(node, _LEAVES):
+        return leave(node)
+    changes: dict[str, object] = {}
+    for name in fields(node):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            new = rebuild(value, leave)
+            if new is not value:
+                changes[name] = new
+        elif isinstance(value, (tuple, list)) and value:
+            items = [rebuild(v, leave) if isinstance(v, cst.CSTNode) else v for v in value]
+            if any(a is not b for a, b in zip(items, value)):
+                changes[name] = type(value)(items)
+    return leave(node.with_changes(**changes) if changes else node)
+
+
+def _simplified(node: cst.CSTNode) -> cst.CSTNode:
+    """The identities, at one node whose children are simplified; parentheses dropped (added back where needed)."""
+    if isinstance(node, cst.BinaryOperation):
+        op, a, b = node.operator, node.left, node.right
         if isinstance(op, cst.Add):
             return add(a, b)
         if isinstance(op, cst.Subtract):
@@ -226,29 +259,17 @@ class _Simplifier(cst.CSTTransformer):
             return div(a, b)
         if isinstance(op, cst.Power):
             return power(a, b)
-        return updated
-
-    def leave_UnaryOperation(self, original: cst.UnaryOperation, updated: cst.UnaryOperation) -> Expr:
-        if isinstance(updated.operator, cst.Minus) and not updated.lpar:
-            return neg(updated.expression)
-        return updated
-
-
-class _ParenStripper(cst.CSTTransformer):
-    def leave_BinaryOperation(self, o, u):  # type: ignore[no-untyped-def]
-        return u.with_changes(lpar=(), rpar=())
-
-    def leave_UnaryOperation(self, o, u):  # type: ignore[no-untyped-def]
-        return u.with_changes(lpar=(), rpar=())
-
-
-def _strip_parens(node: Expr) -> Expr:
-    return node.visit(_ParenStripper())  # type: ignore[return-value]
+        return node.with_changes(lpar=(), rpar=()) if node.lpar else node
+    if isinstance(node, cst.UnaryOperation):
+        if isinstance(node.operator, cst.Minus):
+            return neg(node.expression)
+        return node.with_changes(lpar=(), rpar=()) if node.lpar else node
+    return node
 
 
 def simplify(node: Expr) -> Expr:
     """Apply the identities to an expression built from a template."""
-    return _strip_parens(node).visit(_Simplifier())  # type: ignore[return-value]
+    return rebuild(node, _simplified)  # type: ignore[return-value]
 
 
 def _precedence(node: Expr) -> int:
@@ -273,50 +294,63 @@ def _wrap(node: Expr) -> Expr:
     return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
-class _Parenthesizer(cst.CSTTransformer):
-    def leave_BinaryOperation(self, original: cst.BinaryOperation, updated: cst.BinaryOperation) -> Expr:
-        p = _PRECEDENCE[type(updated.operator)]
-        right_assoc = isinstance(updated.operator, cst.Power)
-        left, right = updated.left, updated.right
-        if _precedence(left) < p or (right_assoc and _precedence(left) <= p):
-            left = _wrap(left)
-        if _precedence(right) < p or (not right_assoc and _precedence(right) == p):
-            right = _wrap(right)
-        return updated.with_changes(left=left, right=right)
+def _parenthesized(node: cst.CSTNode) -> cst.CSTNode:
+    """The parentheses precedence needs around one node's operands (its children are done)."""
+    if isinstance(node, cst.BinaryOperation):
+        return _binary_parens(node)
+    if isinstance(node, cst.UnaryOperation):
+        return _unary_parens(node)
+    if isinstance(node, cst.Comparison):
+        return _comparison_parens(node)
+    if isinstance(node, cst.IfExp):
+        return _ifexp_parens(node)
+    if isinstance(node, cst.BooleanOperation):
+        return _boolean_parens(node)
+    return node
 
-    def leave_UnaryOperation(self, original: cst.UnaryOperation, updated: cst.UnaryOperation) -> Expr:
-        p = 4 if isinstance(updated.operator, cst.Not) else 12
-        if _precedence(updated.expression) < p:
-            return updated.with_changes(expression=_wrap(updated.expression))
-        return updated
 
-    def leave_Comparison(self, original: cst.Comparison, updated: cst.Comparison) -> Expr:
-        left = _wrap(updated.left) if _precedence(updated.left) <= 5 else updated.left
-        targets = [
-            c.with_changes(comparator=_wrap(c.comparator)) if _precedence(c.comparator) <= 5 else c
-            for c in updated.comparisons
-        ]
-        return updated.with_changes(left=left, comparisons=targets)
+def _binary_parens(node: cst.BinaryOperation) -> Expr:
+    p = _PRECEDENCE[type(node.operator)]
+    right_assoc = isinstance(node.operator, cst.Power)
+    left, right = node.left, node.right
+    if _precedence(left) < p or (right_assoc and _precedence(left) <= p):
+        left = _wrap(left)
+    if _precedence(right) < p or (not right_assoc and _precedence(right) == p):
+        right = _wrap(right)
+    return node.with_changes(left=left, right=right)
 
-    def leave_IfExp(self, original: cst.IfExp, updated: cst.IfExp) -> Expr:
-        parts = {k: _wrap(v) if _precedence(v) <= 1 else v for k, v in
-                 (("body", updated.body), ("test", updated.test), ("orelse", updated.orelse))}
-        parts["orelse"] = updated.orelse  # a conditional's else may chain
-        return updated.with_changes(**parts)
 
-    def leave_BooleanOperation(self, original: cst.BooleanOperation, updated: cst.BooleanOperation) -> Expr:
-        p = _PRECEDENCE[type(updated.operator)]
-        left, right = updated.left, updated.right
-        if _precedence(left) < p:
-            left = _wrap(left)
-        if _precedence(right) <= p:
-            right = _wrap(right)
-        return updated.with_changes(left=left, right=right)
+def _unary_parens(node: cst.UnaryOperation) -> Expr:
+    p = 4 if isinstance(node.operator, cst.Not) else 12
+    if _precedence(node.expression) < p:
+        return node.with_changes(expression=_wrap(node.expression))
+    return node
+
+
+def _comparison_parens(node: cst.Comparison) -> Expr:
+    left = _wrap(node.left) if _precedence(node.left) <= 5 else node.left
+    targets = [c.with_changes(comparator=_wrap(c.comparator)) if _precedence(c.comparator) <= 5 else c for c in node.comparisons]
+    return node.with_changes(left=left, comparisons=targets)
+
+
+def _ifexp_parens(node: cst.IfExp) -> Expr:
+    parts = {k: _wrap(v) if _precedence(v) <= 1 else v for k, v in (("body", node.body), ("test", node.test))}
+    return node.with_changes(**parts)  # a conditional's else may chain: left as it is
+
+
+def _boolean_parens(node: cst.BooleanOperation) -> Expr:
+    p = _PRECEDENCE[type(node.operator)]
+    left, right = node.left, node.right
+    if _precedence(left) < p:
+        left = _wrap(left)
+    if _precedence(right) <= p:
+        right = _wrap(right)
+    return node.with_changes(left=left, right=right)
 
 
 def parenthesize(node: cst.CSTNode) -> cst.CSTNode:
     """Add the parentheses precedence needs, and no others."""
-    return node.visit(_Parenthesizer())
+    return rebuild(node, _parenthesized)
 
 
 def code(node: cst.CSTNode) -> str:
