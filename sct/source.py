@@ -80,7 +80,9 @@ class SourceFile:
         inside a body: then the whole file is analysed, as is a node that no
         top-level statement holds.
         """
-        whole = stmt is None or _GLOBAL.search(self.text) is not None
+        if "global" not in self.cache:  # searched once per file, not once per node
+            self.cache["global"] = _GLOBAL.search(self.text) is not None
+        whole = stmt is None or self.cache["global"]
         key = ("qualified names", None if whole else id(stmt))
         if key not in self.cache:
             if whole:
