@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import cache, calls, emit, pipeline, source
-from .errors import SctError
+from .errors import InternalError, SctError
 
 
 class Differentiated:
@@ -117,11 +117,16 @@ class Differentiated:
             pipeline.transform(fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, gradient=True, **self._kinks)
             raise
         text = emit.module_source(result.source.file.filename, functions, result.imports)
-        return {"text": text, "name": name, "source": readable}
+        try:
+            code = compile(text, "<sct generated>", "exec")  # once: run now, and kept for a cached load
+        except SyntaxError as exc:  # pragma: no cover - a bug in sct
+            raise InternalError(f"generated code does not compile: {exc}\n{text}") from None
+        return {"text": text, "name": name, "source": readable, **cache.packed_code(text, code)}
 
     def _install(self, mode: str, made: dict[str, Any] | None, wrt: list[str]) -> None:
         if made is not None:
-            compiled = emit.compile_functions(made["text"], f"{self.fn.__qualname__}", self._namespace())
+            code = cache.unpacked_code(made)
+            compiled = emit.compile_functions(made["text"], f"{self.fn.__qualname__}", self._namespace(), code)
             self._compiled[mode] = compiled[made["name"]]
             self._sources[mode] = made["source"]
         self._loaded.add(mode)

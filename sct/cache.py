@@ -5,7 +5,8 @@ generated text depends on that is known before transforming: sct's version
 and a hash of its source, the text of the function's file, the function's name and line, and the
 options (``wrt``, modes, ``heaviside0``, ``warn_kinks``). An entry holds each
 mode's generated module made so far (the caller adds a mode when it makes
-one, :mod:`sct.api`). An entry also lists
+one, :mod:`sct.api`), its text and its compiled code (:func:`packed_code`).
+An entry also lists
 the other files the transformation read (callees in other modules) with a
 hash of each; a changed one makes the entry a miss. Entries are JSON files in
 one directory: ``$SCT_CACHE_DIR``, else ``$XDG_CACHE_HOME/sct``, else
@@ -16,13 +17,17 @@ only ever saves time.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import importlib.util
 import json
+import marshal
 import os
+import types
 from pathlib import Path
 from typing import Any
 
-VERSION = "2"  # bump when the entry format changes
+VERSION = "3"  # bump when the entry format changes
 
 
 def enabled() -> bool:
@@ -87,6 +92,29 @@ def key(file_text: str, name: str, line: int, options: Any) -> str:
 
     payload = json.dumps([VERSION, __version__, _sct_digest(), digest(file_text), name, line, repr(options)])
     return digest(payload)
+
+
+MAGIC = importlib.util.MAGIC_NUMBER.hex()  # the interpreter's bytecode format
+
+
+def packed_code(text: str, code: types.CodeType) -> dict[str, str]:
+    """``code``, compiled from ``text``, as JSON: a cached load runs it without compiling again.
+
+    Kept with this interpreter's bytecode magic and a hash of ``text``: another
+    Python, or a text that no longer matches, compiles the text instead.
+    """
+    return {"magic": MAGIC, "text_digest": digest(text), "code": base64.b64encode(marshal.dumps(code)).decode("ascii")}
+
+
+def unpacked_code(made: dict[str, Any]) -> types.CodeType | None:
+    """The code :func:`packed_code` kept for ``made["text"]``, or None (compile the text)."""
+    if made.get("magic") != MAGIC or made.get("text_digest") != digest(made.get("text", "")):
+        return None
+    try:
+        code = marshal.loads(base64.b64decode(made["code"]))
+    except (KeyError, ValueError, TypeError, EOFError):
+        return None
+    return code if isinstance(code, types.CodeType) else None
 
 
 def _read(path: str) -> str | None:

@@ -13,6 +13,7 @@ show it, and returns the functions. Same input, byte-identical output.
 from __future__ import annotations
 
 import linecache
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -258,14 +259,23 @@ def module_source(filename: str, functions: Iterable[str], imports: Imports) -> 
 _COUNTER = [0]
 
 
-def compile_functions(source: str, label: str, namespace: dict[str, Any]) -> dict[str, Callable[..., Any]]:
-    """Compile a generated module in ``namespace``; register its text for tracebacks."""
+def compile_functions(
+    source: str, label: str, namespace: dict[str, Any], compiled: types.CodeType | None = None
+) -> dict[str, Callable[..., Any]]:
+    """Compile a generated module in ``namespace``; register its text for tracebacks.
+
+    ``compiled``: that text compiled before (kept by :mod:`sct.cache`), run
+    under this process's file name for it instead of compiling it again.
+    """
     _COUNTER[0] += 1
     filename = f"<sct generated {label} #{_COUNTER[0]}>"
-    try:
-        code = compile(source, filename, "exec")
-    except SyntaxError as exc:  # pragma: no cover - a bug in sct
-        raise InternalError(f"generated code does not compile: {exc}\n{source}") from None
+    if compiled is not None:
+        code = _renamed(compiled, filename)
+    else:
+        try:
+            code = compile(source, filename, "exec")
+        except SyntaxError as exc:  # pragma: no cover - a bug in sct
+            raise InternalError(f"generated code does not compile: {exc}\n{source}") from None
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, namespace)
     return {
@@ -273,3 +283,9 @@ def compile_functions(source: str, label: str, namespace: dict[str, Any]) -> dic
         for name, value in namespace.items()
         if getattr(getattr(value, "__code__", None), "co_filename", None) == filename
     }
+
+
+def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
+    """``code`` and the functions in it, as if compiled from ``filename``."""
+    consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)

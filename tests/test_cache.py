@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import sct
+
 SCRIPT = """
 import json, sys, time
 sys.path.insert(0, {folder!r})
@@ -147,3 +149,61 @@ def test_sct_source_hash_is_read_back_while_the_files_are_unchanged(tmp_path, mo
     assert cache.source_digest(folder, memo) == cache.digest("A = 1\nB = 3\n")
     memo.write_text("damaged")
     assert cache.source_digest(folder, memo) == cache.digest("A = 1\nB = 3\n")
+
+
+def _fresh(module_dir: Path, name: str):
+    """The function ``f`` of ``name`` in ``module_dir``, differentiated by a new object (nothing loaded yet)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, module_dir / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return sct.differentiate(mod.f)
+
+
+def test_a_cached_load_runs_the_kept_code_without_compiling(tmp_path, monkeypatch) -> None:
+    import traceback
+
+    from sct import emit
+
+    monkeypatch.setenv("SCT_CACHE", "1")
+    monkeypatch.setenv("SCT_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "kept_mod.py").write_text("def f(x, y):\n    return x / y\n")
+    first = _fresh(tmp_path, "kept_mod")
+    assert first.adjoint(3.0, 2.0, 1.0) == (0.5, -0.75)
+
+    def no_compile(*args, **kwargs):
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(emit, "compile", no_compile, raising=False)  # shadows the builtin in emit
+    second = _fresh(tmp_path, "kept_mod")
+    assert second.adjoint(3.0, 2.0, 1.0) == (0.5, -0.75) and second._transformed is None
+    # a traceback through the kept code shows the generated line, under this process's file name
+    try:
+        second.adjoint(3.0, 0.0, 1.0)
+    except ZeroDivisionError as e:
+        frame = traceback.extract_tb(e.__traceback__)[-1]
+        assert frame.filename.startswith("<sct generated f #") and "/ y" in frame.line
+    else:
+        raise AssertionError("expected a ZeroDivisionError")
+
+
+@pytest.mark.parametrize("damage", ["magic", "text"])
+def test_kept_code_for_another_python_or_another_text_is_compiled_again(tmp_path, monkeypatch, damage) -> None:
+    monkeypatch.setenv("SCT_CACHE", "1")
+    monkeypatch.setenv("SCT_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "kept_mod2.py").write_text("def f(x, y):\n    return x * y\n")
+    _fresh(tmp_path, "kept_mod2").adjoint
+    (entry,) = (tmp_path / "cache").glob("*.json")
+    data = json.loads(entry.read_text())
+    made = data["modes"]["adjoint"]
+    if damage == "magic":
+        made["magic"] = "00000000"
+    else:  # the text changed after its code was kept: the code is not trusted for it
+        made["text"] = made["text"].replace("x * y", "x * y ")
+    entry.write_text(json.dumps(data))
+    from sct import cache
+
+    assert cache.unpacked_code(made) is None
+    again = _fresh(tmp_path, "kept_mod2")
+    assert again.adjoint(3.0, 2.0, 1.0) == (2.0, 3.0)
