@@ -82,6 +82,19 @@ def sum_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return _spread(g, x, axis, keepdims).astype(np.result_type(x, g), copy=True)
 
 
+def broadcast_like(d: Any, x: Any) -> Any:
+    """A tangent ``d`` given the shape of the value ``x`` it is the tangent of.
+
+    An elementwise operation's tangent only has the shapes of the operands that
+    carry one: in ``t = x + c`` with ``c`` constant it is ``x_dot``, smaller
+    than ``t`` when ``c`` broadcasts ``x``. Spread (a read-only view) before a
+    reduction or a reshape reads it, in ``x``'s dtype.
+    """
+    if type(d) is np.ndarray and type(x) is np.ndarray and d.shape == x.shape:
+        return d
+    return np.broadcast_to(np.asarray(d, dtype=np.result_type(x, d)), np.shape(x))
+
+
 def mean_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return sum_vjp(g, x, axis, keepdims) / _count(x, axis)
 

@@ -153,6 +153,8 @@ def _block(
             out.append(stmt)
             if act.is_active(stmt.target):
                 dot = tangent_terms(stmt, act, namer, arrays)
+                if arrays and _may_be_smaller(stmt, dot, act, namer):
+                    dot = E.call("sct.arrays.broadcast_like", dot, cst.Name(stmt.target))
                 if stmt.target in written:
                     dot = owned(dot, stmt.target)
                 out.append(ir.Assign(namer.dot(stmt.target), dot, None, (), stmt.origin))
@@ -184,6 +186,24 @@ def _block(
         else:
             out.append(stmt)
     return out
+
+
+def _may_be_smaller(stmt: ir.Assign, dot: E.Expr, act: Activity, namer: Namer) -> bool:
+    """Whether an elementwise tangent may lack axes its value has (array code).
+
+    ``t = x + c``: ``t_dot = x_dot`` has only ``x``'s shape, and ``c`` may
+    broadcast it; so may a zero partial (``0.0 * a``). A tangent that reads
+    the tangent of every operand has the shape of them all, the value's.
+    """
+    rule = rule_of(stmt, True)
+    if rule is None or not rule.broadcasts:
+        return E.is_zero(dot) and stmt.op not in (None, ir.INACTIVE)
+    reads = set(ir.names_in(dot))
+    for arg in stmt.args:
+        if isinstance(arg, cst.Name) and arg.value not in ("None", "True", "False"):
+            if not act.is_active(arg.value) or namer.dot(arg.value) not in reads:
+                return True
+    return False
 
 
 def _dot_of(value: E.Expr, act: Activity, namer: Namer) -> E.Expr:

@@ -78,3 +78,18 @@ def test_only_the_first_keyword_parameter_binds_by_position(load) -> None:
     assert "keepdims" in info.value.hint
     g = load("import numpy as np\n\n\ndef f(x):\n    return np.sum(np.sum(x, 0) * np.mean(x, 1, keepdims=True))\n")
     check_array_derivatives(g.fn, g.tangent, g.adjoint, (np.arange(6.0).reshape(2, 3),), (0,))
+
+
+def test_a_tangent_broadcast_by_a_constant_keeps_the_values_shape(load) -> None:
+    # t = x + C: t_dot is x_dot of x's shape; the sum along axis 0 must see C's rows (found by
+    # tests/test_shapes_property.py: the tangent summed 4 elements where the value has 12)
+    f = load("import numpy as np\n\n\ndef f(x, C):\n    t = x + C\n    return np.sum(np.sum(t, axis=0) ** 2)\n", wrt=("x",))
+    x, C = np.array([0.5, -1.0, 2.0, 0.25]), np.arange(12.0).reshape(3, 4)
+    check_array_derivatives(f.fn, f.tangent, f.adjoint, (x, C), (0,))
+    value, dot = f.tangent(x, C, np.ones(4))
+    assert dot == np.sum(2 * np.sum(x + C, axis=0) * 3)
+    # a zero partial (0.0 * a) keeps a's shape too
+    g = load("import numpy as np\n\n\ndef g(a, b):\n    return np.sum(b + 0.0 * a)\n", name="g")
+    a, b = np.ones((3, 4)), np.ones(4)
+    assert g.tangent(a, b, np.ones((3, 4)), np.ones(4))[1] == 12.0
+    check_array_derivatives(g.fn, g.tangent, g.adjoint, (a, b), (0, 1))
