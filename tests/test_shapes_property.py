@@ -6,13 +6,14 @@ it. Hypothesis draws a straight-line program ``f(a, b, c)`` of elementwise
 operations (``+ - *``, a division by a denominator that cannot vanish,
 ``np.sin``/``np.tanh``/``np.exp`` of bounded arguments, negation, literals)
 ending in a whole-array ``np.sum`` or ``np.mean`` (sometimes of a product of
-two values, sometimes a reduction along an axis first), and shapes for
+two values, sometimes a reduction along an axis first, with or without
+``keepdims``) or returning an array, and shapes for
 ``a, b, c`` that broadcast together: equal, of fewer axes, with axes of one,
 0-d, or a Python float. At a random point:
 
 1. the tangent agrees with central differences and the adjoint with the
    tangent (the dot-product identity), each adjoint of its parameter's shape;
-2. ``.grad`` equals the adjoint with seed 1.
+2. ``.grad`` equals the adjoint with seed 1 (for a function returning a number).
 
 ``SCT_HYPOTHESIS_EXAMPLES`` (default 30) sets the number of programs; the
 examples are derandomized, so CI is reproducible.
@@ -37,9 +38,10 @@ BINARY = ["{x} + {y}", "{x} - {y}", "{x} * {y}", "{x} / (1.5 + {y} * {y})"]
 
 
 @st.composite
-def programs(draw: st.DrawFn) -> tuple[str, tuple[object, ...]]:
-    names = ["a", "b", "c"]
-    lines = []
+def programs(draw: st.DrawFn) -> tuple[str, tuple[object, ...], str]:
+    # a NumPy call first: a function without one is scalar code, which takes numbers (README)
+    names = ["a", "b", "c", "u"]
+    lines = ["    u = np.sin(a)"]
     for i in range(draw(st.integers(1, 5))):
         if draw(st.booleans()):
             expr = draw(st.sampled_from(UNARY)).format(x=draw(st.sampled_from(names)))
@@ -48,22 +50,27 @@ def programs(draw: st.DrawFn) -> tuple[str, tuple[object, ...]]:
         lines.append(f"    t{i} = {expr}")
         names.append(f"t{i}")
     last = names[-1]
-    ending = draw(st.sampled_from(["sum", "mean", "product", "axis"]))
+    ending = draw(st.sampled_from(["sum", "mean", "product", "axis", "array", "keepdims"]))
     if ending == "sum":
         lines.append(f"    return np.sum({last})")
     elif ending == "mean":
         lines.append(f"    return np.mean({last})")
     elif ending == "product":
         lines.append(f"    return np.sum({last} * {draw(st.sampled_from(names))})")
+    elif ending == "array":  # an array result: its tangent and its adjoint's seed have its shape
+        lines.append(f"    return {last}")
+    elif ending == "keepdims":
+        lines.append(f"    s = np.sum({last} + 0.0 * a, axis=1, keepdims=True)")
+        lines.append(f"    return np.sum(s * {last})")
     else:  # every value has at least the shape of a, which is drawn 2-d for this ending
         lines.append(f"    s = np.sum({last} + 0.0 * a, axis=0)")
         lines.append("    return np.mean(np.tanh(s) * s)")
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     shapes = [draw(st.sampled_from(SHAPES)) for _ in range(3)]
-    if ending == "axis":
+    if ending in ("axis", "keepdims"):
         shapes[0] = (3, 4)
     point = tuple(float(rng.uniform(0.5, 1.5)) if s == "float" else rng.uniform(-1.0, 1.0, size=s) for s in shapes)
-    return "import numpy as np\n\n\ndef f(a, b, c):\n" + "\n".join(lines) + "\n", point
+    return "import numpy as np\n\n\ndef f(a, b, c):\n" + "\n".join(lines) + "\n", point, ending
 
 
 @settings(
@@ -76,13 +83,14 @@ def programs(draw: st.DrawFn) -> tuple[str, tuple[object, ...]]:
 )
 @given(programs())
 def test_random_broadcasting_programs(tmp_path_factory, program) -> None:
-    text, point = program
+    text, point, ending = program
     note(text)
     note(repr([np.shape(p) for p in point]))
     f = load_function(tmp_path_factory.mktemp("prog"), text)
     note(f.adjoint_source)
     check_array_derivatives(f.fn, f.tangent, f.adjoint, point, (0, 1, 2))
-    grads, full = f.grad(*point), f.adjoint(*point, 1.0)
-    for g, expected, p in zip(grads, full, point):
-        np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
-        assert np.shape(g) == np.shape(p)
+    if ending != "array":
+        grads, full = f.grad(*point), f.adjoint(*point, 1.0)
+        for g, expected, p in zip(grads, full, point):
+            np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
+            assert np.shape(g) == np.shape(p)
