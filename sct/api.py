@@ -81,14 +81,17 @@ class Differentiated:
         object's ``.tangent``, ``.adjoint``, ``.grad``), not before.
         """
         if self._transformed is None:
-            fs = source.for_callable(self.fn)
-            namespace = self._namespace()
-            resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
-            self._transformed = pipeline.transform(
-                fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, gradient=True, lazy=True, **self._kinks
-            )
+            self._transformed = self._pipeline(lazy=True)
             self._wrt_names = list(self._transformed.wrt)
         return self._transformed
+
+    def _pipeline(self, lazy: bool) -> pipeline.Transformed:
+        fs = source.for_callable(self.fn)
+        namespace = self._namespace()
+        resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
+        return pipeline.transform(
+            fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, gradient=True, lazy=lazy, **self._kinks
+        )
 
     def _make(self, mode: str) -> dict[str, Any] | None:
         """One mode's generated module (text, function name, readable source), None when there is none."""
@@ -110,11 +113,7 @@ class Differentiated:
                 readable = result.mode_source(mode)
                 functions, name = [readable], fn.name
         except SctError:
-            # the error an eager transform (every mode, tangent first) raises, as before modes were lazy
-            fs = source.for_callable(self.fn)
-            namespace = self._namespace()
-            resolver = calls.NamespaceResolver(namespace, self.fn.__module__)
-            pipeline.transform(fs, self._wrt, self._modes, known_globals=namespace, resolver=resolver, gradient=True, **self._kinks)
+            self._pipeline(lazy=False)  # the error an eager transform (every mode, tangent first) raises
             raise
         text = emit.module_source(result.source.file.filename, functions, result.imports)
         try:
