@@ -224,9 +224,11 @@ class _Normalizer(ArrayNormalizer):
 
     def origin(self, node: cst.CSTNode) -> ir.Origin:
         line = self.fs.file.positions[node].start.line
-        text = re.sub(r"\s+", " ", cst.Module([]).code_for_node(node)).strip()
-        if isinstance(node, (cst.If, cst.For, cst.While)):
-            text = text.split(":")[0] + ":"
+        if isinstance(node, (cst.If, cst.For, cst.While)):  # its header, as written (not the comments above it)
+            lines = self.fs.file.lines
+            text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        else:
+            text = re.sub(r"\s+", " ", cst.Module([]).code_for_node(node)).strip()
         return ir.Origin(line, text if len(text) <= 72 else text[:69] + "...")
 
     def assign(self, target: str, value: cst.BaseExpression, out: list[ir.Stmt], origin: ir.Origin) -> None:

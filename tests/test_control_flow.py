@@ -1260,3 +1260,25 @@ def test_sample_smoothstep(x: float) -> None:
     dx = d.grad(x, lo, hi)[0]
     t = (x - lo) / (hi - lo)
     assert cf.close(dx, 6 * t * (1 - t) if lo < x < hi else 0.0, 1e-12)
+
+
+def test_a_branch_or_loop_comment_names_its_header_as_written(tmp_path) -> None:
+    # the provenance comment of an if/elif/for is its header line, not a comment above it
+    source = (
+        "def f(x, xs):\n"
+        "    # a comment above the branch\n"
+        "    if x > 1.0:\n"
+        "        y = x\n"
+        "    elif x < -1.0:\n"
+        "        y = -x\n"
+        "    else:\n"
+        "        y = x * x\n"
+        "    for c in range(2):\n"
+        "        y = y * x\n"
+        "    return y\n"
+    )
+    d = load_function(tmp_path, source, wrt=("x",))
+    text = d.adjoint_source + d.tangent_source
+    assert "# line 3: if x > 1.0:" in text and "# line 5: elif x < -1.0:" in text
+    assert "# line 9: for c in range(2):" in text
+    assert "a comment above" not in text

@@ -13,7 +13,7 @@ def huber_tangent(r, delta, r_dot, delta_dot):
         result_dot = t6 * delta_dot + delta * t6_dot
         return result, result_dot
     else:
-        # line 13: if r < -delta:
+        # line 13: elif r < -delta:
         if r < -delta:
             # line 14: return -delta * (r + 0.5 * delta)
             t2 = -delta
@@ -43,7 +43,7 @@ def huber_adjoint(r, delta, result_bar):
         t5 = 0.5 * delta
         t6 = r - t5
     else:
-        # line 13: if r < -delta:
+        # line 13: elif r < -delta:
         cond = r < -delta
         if cond:
             # line 14: return -delta * (r + 0.5 * delta)
@@ -63,7 +63,7 @@ def huber_adjoint(r, delta, result_bar):
         t5_bar = -t6_bar
         delta_bar += t5_bar * 0.5
     else:
-        # line 13: if r < -delta:
+        # line 13: elif r < -delta:
         if cond:
             # line 14: return -delta * (r + 0.5 * delta)
             t2_bar = result_bar * t4
@@ -77,7 +77,7 @@ def huber_adjoint(r, delta, result_bar):
             t1_bar = result_bar * r
             r_bar = result_bar * t1
             r_bar += t1_bar * 0.5
-            # line 13: if r < -delta:
+            # line 13: elif r < -delta:
             delta_bar = 0
     # adjoints of r, delta
     return r_bar, delta_bar
@@ -90,7 +90,7 @@ def smoothstep_tangent(x, lo, hi, x_dot, lo_dot, hi_dot):
         y = 0.0
         y_dot = 0
     else:
-        # line 22: if lo < x < hi:
+        # line 22: elif lo < x < hi:
         if lo < x < hi:
             # line 23: t = (x - lo) / (hi - lo)
             t1 = x - lo
@@ -123,7 +123,7 @@ def smoothstep_adjoint(x, lo, hi, y_bar):
     if cond2:
         pass
     else:
-        # line 22: if lo < x < hi:
+        # line 22: elif lo < x < hi:
         cond = lo < x < hi
         if cond:
             # line 23: t = (x - lo) / (hi - lo)
@@ -141,7 +141,7 @@ def smoothstep_adjoint(x, lo, hi, y_bar):
         lo_bar = 0
         x_bar = 0
     else:
-        # line 22: if lo < x < hi:
+        # line 22: elif lo < x < hi:
         if cond:
             # line 24: y = t * t * (3.0 - 2.0 * t)
             t3_bar = y_bar * t5
@@ -157,7 +157,7 @@ def smoothstep_adjoint(x, lo, hi, y_bar):
             x_bar = t1_bar
             lo_bar -= t1_bar
         else:
-            # line 22: if lo < x < hi:
+            # line 22: elif lo < x < hi:
             hi_bar = 0
             lo_bar = 0
             x_bar = 0
