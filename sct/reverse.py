@@ -353,10 +353,37 @@ def adjoint(
     body = stacks + sections + [ir.Comment(f"adjoints of {', '.join(wrt)}" if wrt else "no inputs"), ret]
     if fn.arrays:  # drop the shape helpers that shapes known here make unnecessary
         body = shapes.simplify(body, fn.params, {seed: result.value} if isinstance(result, cst.Name) else {})
-    body = prune(body, set())
+    body = prune(_no_copy_back(body), set())
     if isinstance(result, cst.Name):
         seed, body = _user_named_seed(seed, origin_of.get(result.value, result.value), body, namer)
     return ir.Function(name or namer.fresh(f"{fn.name}_adjoint"), fn.params + [seed], body, fn.filename, fn.line, arrays=fn.arrays)
+
+
+def _copy(stmt: ir.Stmt) -> tuple[str, str] | None:
+    if isinstance(stmt, ir.Assign) and stmt.op is None and isinstance(stmt.value, cst.Name):
+        return stmt.target, stmt.value.value
+    return None
+
+
+def _no_copy_back(body: list[ir.Stmt]) -> list[ir.Stmt]:
+    """Without ``b = a`` right after ``a = b`` (it changes nothing), in every block.
+
+    ``x = x - step`` normalizes to ``t4 = x - step; x = t4``, whose adjoints
+    in reverse order are ``t4_bar = x_bar`` then ``x_bar = t4_bar``.
+    """
+    out: list[ir.Stmt] = []
+    for stmt in body:
+        if isinstance(stmt, ir.If):
+            stmt = ir.If(stmt.test, _no_copy_back(stmt.body), _no_copy_back(stmt.orelse), stmt.origin)
+        elif isinstance(stmt, ir.For):
+            stmt = ir.For(stmt.target, stmt.iter, _no_copy_back(stmt.body), stmt.origin)
+        elif isinstance(stmt, ir.While):
+            stmt = ir.While(stmt.test, _no_copy_back(stmt.body), stmt.origin)
+        here, before = _copy(stmt), _copy(out[-1]) if out else None
+        if here is not None and before is not None and here == before[::-1]:
+            continue
+        out.append(stmt)
+    return out
 
 
 def _user_named_seed(seed: str, variable: str, body: list[ir.Stmt], namer: Namer) -> tuple[str, list[ir.Stmt]]:

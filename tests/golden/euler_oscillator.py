@@ -93,14 +93,12 @@ def position_adjoint(x0, v0, omega, zeta, dt, n, x_bar):
     for i in i_iter[::-1]:
         # line 19: v = v + dt * a
         t9_bar = v_bar
-        v_bar = t9_bar
         t8_bar = t9_bar
         a = a_stack.pop()
         dt_bar += t8_bar * a
         a_bar = t8_bar * dt
         # line 18: x = x + dt * v
         t7_bar = x_bar
-        x_bar = t7_bar
         t6_bar = t7_bar
         v = v_stack.pop()
         dt_bar += t6_bar * v
@@ -239,12 +237,10 @@ def energy_adjoint(x0, v0, omega, zeta, result_bar):
     for i in i_iter[::-1]:
         # line 30: v = v + dt * a
         t9_bar = v_bar
-        v_bar = t9_bar
         t8_bar = t9_bar
         a_bar = t8_bar * dt
         # line 29: x = x + dt * v
         t7_bar = x_bar
-        x_bar = t7_bar
         t6_bar = t7_bar
         v_bar += t6_bar * dt
         # line 28: a = -2.0 * zeta * omega * v - omega * omega * x
