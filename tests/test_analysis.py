@@ -127,3 +127,17 @@ def test_records_only_what_the_reverse_sweep_reads(text: str, pushed: set[str], 
     found = set(re.findall(r"(\w+)_stack\d*\.append\(", adjoint))
     assert found == pushed, adjoint
     assert not found & not_pushed
+
+
+def test_no_copy_back_in_the_adjoint() -> None:
+    # x = x + w * c normalizes to t2 = x + t1; x = t2: its adjoints would read t2_bar = x_bar; x_bar = t2_bar
+    text = "def f(x, w):\n    for i in range(3):\n        x = x + w * x\n    return x\n"
+    file = source.parse(text, "<spec>")
+    (fs,) = source.select_functions(file, None)
+    adjoint = pipeline.transform(fs, None, modes=("adjoint",)).adjoint_source
+    lines = [line.strip() for line in adjoint.splitlines()]
+    for first, second in zip(lines, lines[1:]):
+        a = re.fullmatch(r"(\w+) = (\w+)", first)
+        b = re.fullmatch(r"(\w+) = (\w+)", second)
+        assert not (a and b and a.groups() == b.groups()[::-1]), (first, second)
+    assert re.search(r"t\d+_bar = x_bar", adjoint)  # the copy itself is there
