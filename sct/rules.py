@@ -95,21 +95,26 @@ class Rule:
 
 
 _HOLE = re.compile(r"\{(\w+)\}")
+_OPERATIONS = (cst.BinaryOperation, cst.UnaryOperation, cst.BooleanOperation, cst.Comparison, cst.IfExp, cst.Lambda, cst.NamedExpr)
 
 
 def _substitute(template: str, fill: Mapping[str, cst.CSTNode]) -> E.Expr:
     """``template`` with each ``{name}`` replaced by ``fill[name]``, parsed.
 
     Written out as text and parsed once (libcst's native parser), which costs a
-    quarter of ``parse_template_expression``'s tree rewrite; a value that is not
-    an atom goes in parentheses, which :func:`sct.expr.simplify` strips where
-    they are not needed.
+    quarter of ``parse_template_expression``'s tree rewrite; an operation goes
+    in parentheses (``-1``, ``a + b``), which :func:`sct.expr.simplify` strips
+    where they are not needed; anything that reads as one term (a name, a
+    call, a parenthesized tuple) goes in as written.
     """
 
     def text(match: re.Match[str]) -> str:
         node = fill[match.group(1)]
-        code = node.value if isinstance(node, cst.Name) else E.code(node)
-        return code if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)) else f"({code})"
+        if isinstance(node, cst.Name):
+            return node.value
+        code = E.code(node)
+        bare_tuple = isinstance(node, cst.Tuple) and not node.lpar
+        return f"({code})" if isinstance(node, _OPERATIONS) or bare_tuple else code
 
     return cst.parse_expression(_HOLE.sub(text, template))
 

@@ -93,3 +93,15 @@ def test_a_tangent_broadcast_by_a_constant_keeps_the_values_shape(load) -> None:
     a, b = np.ones((3, 4)), np.ones(4)
     assert g.tangent(a, b, np.ones((3, 4)), np.ones(4))[1] == 12.0
     check_array_derivatives(g.fn, g.tangent, g.adjoint, (a, b), (0, 1))
+
+
+@pytest.mark.parametrize("call", ["np.sum(x * x, axis=(0, 1))", "np.mean(x * x, axis=-1, keepdims=True)", "np.sum(x * x, axis=0)"])
+def test_static_arguments_are_written_as_in_the_source(load, call: str) -> None:
+    # a rule's static keyword is copied into generated code as the user wrote it: no (( )) around a tuple
+    f = load(f"import numpy as np\n\n\ndef f(x):\n    return np.sum({call})\n")
+    static = call[call.index("axis=") : -1]
+    for text in (f.tangent_source, f.adjoint_source):
+        body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+        assert static in body, (static, text)
+        assert "((" not in body.replace("((x", "")
+    check_array_derivatives(f.fn, f.tangent, f.adjoint, (np.arange(6.0).reshape(2, 3) / 7,), (0,))
