@@ -43,7 +43,6 @@ whose adjoint statements accumulate into it. Rows no derivative flows through
 
 from __future__ import annotations
 
-import linecache
 import math
 import numbers
 import random
@@ -56,6 +55,7 @@ import libcst as cst
 from . import emit, pipeline, table
 from .api import Differentiated
 from .errors import Location, SctError, UsageError
+from .instrument import line_location, run_located
 from .source import FunctionSource
 
 EPS = 2.0**-52
@@ -273,7 +273,7 @@ def _localize(
                 f"    and every value it reads has a right tangent: this operation's derivative is wrong\n"
                 f"    (its partials: {reads})"
             )
-            report.location = _location(fs, row.line)
+            report.location = line_location(fs, row.line)
             return
     for r in range(len(rows) - 1, -1, -1):
         row = rows[r]
@@ -293,7 +293,7 @@ def _localize(
                 f"{table.number(expected)}:\n    the adjoint statements of line{'s' * (len(lines) > 1)} "
                 f"{', '.join(map(str, lines))} accumulate into it wrongly"
             )
-            report.location = _location(fs, lines[0] if len(lines) == 1 or not row.line else row.line)
+            report.location = line_location(fs, lines[0] if len(lines) == 1 or not row.line else row.line)
             return
     report.culprit = "not found: every operation's tangent and adjoint agree with its neighbours"
 
@@ -306,14 +306,6 @@ def _from(fs: FunctionSource, line: int) -> str:
     """`` (from `v = math.sin(u) + x`)``: the user's line, when the operation is part of it."""
     lines = fs.file.lines
     return f" (from `{lines[line - 1].strip()}`)" if 0 < line <= len(lines) else ""
-
-
-def _location(fs: FunctionSource, line: int) -> Location | None:
-    lines = fs.file.lines
-    if not 0 < line <= len(lines):
-        return None
-    text = lines[line - 1]
-    return Location(fs.file.filename, line, len(text) - len(text.lstrip()), text)
 
 
 # ---- the user's function, from its text ------------------------------------------------
@@ -331,7 +323,7 @@ def _user_function(fs: FunctionSource, namespace: dict[str, Any]) -> Fn:
         exec(compile(imports, f"<sct check: imports of {fs.file.filename}>", "exec"), namespace)  # noqa: S102
         exec(compile(text, fs.file.filename, "exec"), namespace)  # noqa: S102 - defines it, runs nothing else
     except Exception as exc:  # noqa: BLE001 - an import or a default value that fails
-        raise table.EvaluationError(f"cannot define {fs.name}: {type(exc).__name__}: {exc}", _location(fs, def_line)) from None
+        raise table.EvaluationError(f"cannot define {fs.name}: {type(exc).__name__}: {exc}", line_location(fs, def_line)) from None
     return namespace[fs.name]
 
 
@@ -343,27 +335,9 @@ def _names(node: cst.CSTNode) -> list[cst.Name]:
 
 def _located(fn: Fn, fs: FunctionSource, point: Mapping[str, Any]) -> Fn:
     """``fn`` whose failures become an error at the user's line (as ``sct table`` reports them)."""
-
-    def call(*args: Any) -> Any:
-        try:
-            return fn(*args)
-        except Exception as exc:  # noqa: BLE001 - any failure of the user's operations
-            where, tb = None, exc.__traceback__
-            while tb is not None:
-                filename = tb.tb_frame.f_code.co_filename
-                if filename == fs.file.filename:  # the user's own definition
-                    where = _location(fs, tb.tb_lineno)
-                elif filename.startswith("<sct generated"):  # generated code: its provenance comment
-                    where = table.user_location(fs, linecache.getlines(filename), tb.tb_lineno)
-                tb = tb.tb_next
-            at = ", ".join(f"{p}={table.number(v)}" for p, v in point.items())
-            hint = "choose a point where every operation is defined"
-            if isinstance(exc, NameError):
-                hint = (
-                    "sct check does not run your file: only its imports and literal module-level constants "
-                    "(NAME = 2.5) are known; for a function that calls one defined in the file (or a primitive), "
-                    "call sct.check(fn, ...) from Python"
-                )
-            raise table.EvaluationError(f"{fs.name} near {at}: {type(exc).__name__}: {exc}", where, hint) from None
-
-    return call
+    not_run = (
+        "sct check does not run your file: only its imports and literal module-level constants "
+        "(NAME = 2.5) are known; for a function that calls one defined in the file (or a primitive), "
+        "call sct.check(fn, ...) from Python"
+    )
+    return lambda *args: run_located(fn, list(args), fs, point, near="near", not_run=not_run)

@@ -230,24 +230,42 @@ def sweep_reads(
     return walk(body)
 
 
-def run_located(fn: Callable[..., Any], args: list[float], fs: FunctionSource, point: Mapping[str, float]) -> Any:
-    """Call generated code; a failure becomes an error located at the user's line."""
+NOT_RUN = "sct does not run your file: only its imports and literal module-level constants (NAME = 2.5) are known"
+
+
+def run_located(
+    fn: Callable[..., Any], args: list[Any], fs: FunctionSource, point: Mapping[str, Any], near: str = "at", not_run: str = NOT_RUN
+) -> Any:
+    """Call generated code (or the user's function); a failure becomes an error located at the user's line.
+
+    ``near`` words the point in the message; ``not_run`` is the hint for a
+    name the file defines but sct never ran.
+    """
     try:
         return fn(*args)
     except Exception as exc:  # noqa: BLE001 - any failure of the user's operations
         where, tb = None, exc.__traceback__
         while tb is not None:
             filename = tb.tb_frame.f_code.co_filename
-            if filename.startswith("<sct generated"):
+            if filename == fs.file.filename:  # the user's own definition
+                where = line_location(fs, tb.tb_lineno)
+            elif filename.startswith("<sct generated"):  # generated code: its provenance comment
                 where = user_location(fs, linecache.getlines(filename), tb.tb_lineno)
             tb = tb.tb_next
         from .table import number  # the table's compact numbers (a late import: table imports this module)
 
         at = ", ".join(f"{p}={number(v)}" for p, v in point.items())
-        hint = "choose a point where every operation is defined"
-        if isinstance(exc, NameError):
-            hint = "sct does not run your file: only its imports and literal module-level constants (NAME = 2.5) are known"
-        raise EvaluationError(f"{fs.name} at {at}: {type(exc).__name__}: {exc}", where, hint) from None
+        hint = not_run if isinstance(exc, NameError) else "choose a point where every operation is defined"
+        raise EvaluationError(f"{fs.name} {near} {at}: {type(exc).__name__}: {exc}", where, hint) from None
+
+
+def line_location(fs: FunctionSource, line: int) -> Location | None:
+    """Line ``line`` of the user's file, as an error's location (its indentation as the column)."""
+    lines = fs.file.lines
+    if not 0 < line <= len(lines):
+        return None
+    text = lines[line - 1]
+    return Location(fs.file.filename, line, len(text) - len(text.lstrip()), text)
 
 
 def user_location(fs: FunctionSource, lines: list[str], lineno: int) -> Location | None:
@@ -255,7 +273,5 @@ def user_location(fs: FunctionSource, lines: list[str], lineno: int) -> Location
     for text in reversed(lines[:lineno]):
         found = re.match(r"\s*# line (\d+): ", text)
         if found:
-            line = int(found.group(1))
-            source = fs.file.lines[line - 1] if 0 < line <= len(fs.file.lines) else ""
-            return Location(fs.file.filename, line, len(source) - len(source.lstrip()), source)
+            return line_location(fs, int(found.group(1)))
     return None

@@ -66,7 +66,7 @@ class Rule:
         return (self.vjps[index] if self.linear else self.partials[index]) is not None
 
     def defaults(self) -> dict[str, E.Expr]:
-        return _parsed_defaults(self.statics)
+        return dict(_parsed_defaults(self.statics))
 
     def _fill(self, template: str, args: Sequence[E.Expr], out: E.Expr, statics: Mapping[str, E.Expr] | None, **extra: E.Expr) -> E.Expr:
         fill: dict[str, cst.CSTNode] = {**self.defaults(), **(statics or {}), **dict(zip(self.params, args))}

@@ -12,7 +12,6 @@ counted from a snippet.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import inspect
 import linecache
 import re
@@ -30,6 +29,7 @@ from libcst.metadata import (
 )
 
 from .errors import Location, SourceError, SyntaxProblem, UsageError
+from .expr import fields
 
 
 @dataclass
@@ -250,9 +250,6 @@ def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
     )
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The nodes directly under ``node``, read from its fields.
 
@@ -263,11 +260,8 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     value before its name, decorators after the function's body). Nothing
     here depends on that order, only on which nodes there are.
     """
-    names = _FIELDS.get(type(node))
-    if names is None:
-        names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
     out: list[cst.CSTNode] = []
-    for name in names:
+    for name in fields(node):
         value = getattr(node, name)
         if isinstance(value, cst.CSTNode):
             out.append(value)
