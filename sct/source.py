@@ -63,34 +63,45 @@ class SourceFile:
         """What a name or attribute refers to, resolved through the file's imports."""
         if node not in self.positions:
             return set()  # a node sct made itself, not the file's
-        found = self._qualified_table(self._statement_of(node)).get(node)
+        table, ours = self._qualified_table(self._statement_of(node))
+        found = table.get(node)
         if found is None:
             return set()
+        if ours:
+            return set(found)
         if not isinstance(found, (set, frozenset)):
             found = found()  # libcst resolves some entries lazily
         return {q.name for q in found}
 
-    def _qualified_table(self, stmt: cst.CSTNode | None) -> Any:
-        """libcst's qualified names for the nodes of one top-level statement.
+    def _qualified_table(self, stmt: cst.CSTNode | None) -> tuple[Any, bool]:
+        """The qualified names of one top-level statement's names, and whether :mod:`sct.scope` made them.
 
-        Scope analysis is most of the cost of a first transform, and a file
-        has many functions: the statement is analysed in a copy of the file
-        whose other functions and classes have empty bodies, which binds the
-        same global names. A ``global`` statement anywhere binds globals from
-        inside a body: then the whole file is analysed, as is a node that no
-        top-level statement holds.
+        :mod:`sct.scope` resolves the two scopes of the functions sct accepts
+        in one walk; whatever it does not model goes to libcst's scope
+        analysis, most of the cost of a first transform. libcst analyses the
+        statement in a copy of the file whose other functions and classes have
+        empty bodies, which binds the same global names, unless a ``global``
+        statement binds globals from inside a body: then the whole file is
+        analysed, as is a node that no top-level statement holds.
         """
-        if "global" not in self.cache:  # searched once per file, not once per node
-            self.cache["global"] = _GLOBAL.search(self.text) is not None
-        whole = stmt is None or self.cache["global"]
-        key = ("qualified names", None if whole else id(stmt))
-        if key not in self.cache:
-            if whole:
-                self.cache[key] = self.wrapper.resolve(QualifiedNameProvider)
-            else:
-                body = [s if s is stmt else _stub(s) for s in self.module.body]
-                reduced = MetadataWrapper(self.module.with_changes(body=body), unsafe_skip_copy=True)
-                self.cache[key] = reduced.resolve(QualifiedNameProvider)
+        from . import scope
+
+        key = ("qualified names", None if stmt is None else id(stmt))
+        if key in self.cache:
+            return self.cache[key]
+        if "bindings" not in self.cache:  # the module scope, once per file
+            self.cache["bindings"] = scope.module_bindings(self.module, self.text)
+        ours = None
+        if stmt is not None and self.cache["bindings"] is not None:
+            ours = scope.qualified_table(stmt, self.cache["bindings"])
+        if ours is not None:
+            self.cache[key] = ours, True
+        elif stmt is None or _GLOBAL.search(self.text):
+            self.cache[key] = self.wrapper.resolve(QualifiedNameProvider), False
+        else:
+            body = [s if s is stmt else _stub(s) for s in self.module.body]
+            reduced = MetadataWrapper(self.module.with_changes(body=body), unsafe_skip_copy=True)
+            self.cache[key] = reduced.resolve(QualifiedNameProvider), False
         return self.cache[key]
 
     def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
@@ -263,11 +274,23 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     out: list[cst.CSTNode] = []
     for name in fields(node):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind is tuple or kind is list:
+            out.extend(v for v in value if _is_node(type(v)))
+        elif _is_node(kind):
             out.append(value)
-        elif isinstance(value, (tuple, list)):
-            out.extend(v for v in value if isinstance(v, cst.CSTNode))
     return out
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    """Whether values of ``kind`` are libcst nodes (a dict lookup: ``isinstance`` on libcst's ABCs is slow)."""
+    known = _NODE_TYPES.get(kind)
+    if known is None:
+        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return known
 
 
 def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

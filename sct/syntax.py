@@ -11,7 +11,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from .source import FunctionSource, find
+from .source import FunctionSource, find, nodes
 
 _OPERATORS = {
     cst.Add: "+",
@@ -43,27 +43,6 @@ def aug_op_key(op: cst.BaseAugOp) -> str | None:
     return table.get(type(op))
 
 
-class _Assigned(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found: set[str] = set()
-
-    def _add(self, target: cst.CSTNode) -> None:
-        for name in find(target, cst.Name):
-            self.found.add(name.value)
-
-    def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
-        self._add(n.target)
-
-    def visit_AugAssign(self, n: cst.AugAssign) -> None:
-        self._add(n.target)
-
-    def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
-        self._add(n.target)
-
-    def visit_For(self, n: cst.For) -> None:
-        self._add(n.target)
-
-
 def _names_assigned(assigns: list[cst.Assign], value: m.BaseMatcherNode) -> set[str]:
     """Names assigned (one target, a plain name) a value that matches ``value``."""
     return {
@@ -73,10 +52,16 @@ def _names_assigned(assigns: list[cst.Assign], value: m.BaseMatcherNode) -> set[
     }
 
 
+_BINDERS = frozenset({cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For})
+
+
 def _assigned_names(body: cst.BaseSuite) -> set[str]:
-    visitor = _Assigned()
-    body.visit(visitor)
-    return visitor.found
+    """Every name under an assignment's or a ``for``'s target (``a[i] = v`` counts ``a`` and ``i``)."""
+    found: set[str] = set()
+    for node in nodes(body):
+        if type(node) in _BINDERS:  # exact types: isinstance on libcst's ABCs is slow
+            found.update(n.value for n in nodes(node.target) if type(n) is cst.Name)  # type: ignore[attr-defined]
+    return found
 
 
 class _Exits(cst.CSTVisitor):
