@@ -10,7 +10,9 @@ so generated code stays exact on ``fractions.Fraction`` inputs.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 from typing import Callable, Sequence
 
 import libcst as cst
@@ -36,6 +38,11 @@ _PRECEDENCE: dict[type, int] = {
 }
 
 
+# every operator: nodes with only whitespace inside
+OPERATORS = frozenset({*_PRECEDENCE, cst.Minus, cst.Plus, cst.Not, cst.BitInvert, cst.Equal, cst.NotEqual, cst.LessThan,
+                       cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.In, cst.NotIn, cst.Is, cst.IsNot})
+
+
 def name(identifier: str) -> cst.Name:
     return cst.Name(identifier)
 
@@ -49,12 +56,19 @@ def number(value: int | float) -> Expr:
     return cst.Float(repr(value))
 
 
+@functools.lru_cache(maxsize=None)
+def _evaluated(text: str) -> int | float:
+    """A literal's value, as libcst's ``evaluated_value`` gives it (which parses it every time)."""
+    return ast.literal_eval(text)
+
+
 def literal_value(node: Expr) -> int | float | None:
     """The number a literal denotes (``-2`` included), or None."""
-    if isinstance(node, (cst.Integer, cst.Float)):
-        return node.evaluated_value
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        inner = literal_value(node.expression)
+    kind = type(node)
+    if kind is cst.Integer or kind is cst.Float:
+        return _evaluated(node.value)  # type: ignore[attr-defined]
+    if kind is cst.UnaryOperation and type(node.operator) is cst.Minus:  # type: ignore[attr-defined]
+        inner = literal_value(node.expression)  # type: ignore[attr-defined]
         return None if inner is None else -inner
     return None
 
@@ -211,7 +225,9 @@ def total(terms: Sequence[Expr]) -> Expr:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
-_LEAVES = (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.BaseParenthesizableWhitespace, cst.LeftParen, cst.RightParen)
+_IS_NODE: dict[type, bool] = {}
+# nodes with no expression inside (whitespace: its two kinds, SimpleWhitespace and ParenthesizedWhitespace)
+_LEAVES = frozenset({cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.LeftParen, cst.RightParen})
 
 
 def fields(node: cst.CSTNode) -> tuple[str, ...]:
@@ -222,6 +238,44 @@ def fields(node: cst.CSTNode) -> tuple[str, ...]:
     return names
 
 
+def is_node(value: object) -> bool:
+    """``isinstance(value, cst.CSTNode)``, answered once per type: libcst's classes are ABCs,
+    whose ``isinstance`` costs several times a dictionary lookup, and walks ask it of every field."""
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = isinstance(value, cst.CSTNode)
+    return known
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes directly under ``node``, in its fields' order (see :func:`sct.source.children`)."""
+    out: list[cst.CSTNode] = []
+    for name in fields(node):
+        value = getattr(node, name)
+        if is_node(value):
+            out.append(value)
+        elif isinstance(value, (tuple, list)):
+            out.extend(v for v in value if is_node(v))
+    return out
+
+
+def map_children(node: cst.CSTNode, change: Callable[[cst.CSTNode], cst.CSTNode]) -> cst.CSTNode:
+    """``node`` with ``change`` applied to each node directly under it; copied only if one changed."""
+    changes: dict[str, object] = {}
+    for name in fields(node):
+        value = getattr(node, name)
+        if is_node(value):
+            new = change(value)
+            if new is not value:
+                changes[name] = new
+        elif isinstance(value, (tuple, list)) and value:
+            items = [change(v) if is_node(v) else v for v in value]
+            if any(a is not b for a, b in zip(items, value)):
+                changes[name] = type(value)(items)
+    return node.with_changes(**changes) if changes else node
+
+
 def rebuild(node: cst.CSTNode, leave: Callable[[cst.CSTNode], cst.CSTNode]) -> cst.CSTNode:
     """``node`` rebuilt bottom-up, ``leave`` applied to every node after its children.
 
@@ -229,42 +283,27 @@ def rebuild(node: cst.CSTNode, leave: Callable[[cst.CSTNode], cst.CSTNode]) -> c
     machinery (ten times faster on the small expressions rules produce): a node
     is copied only when one of its children changed.
     """
-    if isinstance(node, _LEAVES):
+    if type(node) in _LEAVES:
         return leave(node)
-    changes: dict[str, object] = {}
-    for name in fields(node):
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            new = rebuild(value, leave)
-            if new is not value:
-                changes[name] = new
-        elif isinstance(value, (tuple, list)) and value:
-            items = [rebuild(v, leave) if isinstance(v, cst.CSTNode) else v for v in value]
-            if any(a is not b for a, b in zip(items, value)):
-                changes[name] = type(value)(items)
-    return leave(node.with_changes(**changes) if changes else node)
+    return leave(map_children(node, lambda child: rebuild(child, leave)))
 
 
 def _simplified(node: cst.CSTNode) -> cst.CSTNode:
     """The identities, at one node whose children are simplified; parentheses dropped (added back where needed)."""
-    if isinstance(node, cst.BinaryOperation):
-        op, a, b = node.operator, node.left, node.right
-        if isinstance(op, cst.Add):
-            return add(a, b)
-        if isinstance(op, cst.Subtract):
-            return sub(a, b)
-        if isinstance(op, cst.Multiply):
-            return mul(a, b)
-        if isinstance(op, cst.Divide):
-            return div(a, b)
-        if isinstance(op, cst.Power):
-            return power(a, b)
-        return node.with_changes(lpar=(), rpar=()) if node.lpar else node
-    if isinstance(node, cst.UnaryOperation):
-        if isinstance(node.operator, cst.Minus):
-            return neg(node.expression)
-        return node.with_changes(lpar=(), rpar=()) if node.lpar else node
+    kind = type(node)  # every node of an expression comes here: no ABC isinstance (see is_node)
+    if kind is cst.BinaryOperation:
+        identities = _IDENTITIES.get(type(node.operator))  # type: ignore[attr-defined]
+        if identities is not None:
+            return identities(node.left, node.right)  # type: ignore[attr-defined]
+        return node.with_changes(lpar=(), rpar=()) if node.lpar else node  # type: ignore[attr-defined]
+    if kind is cst.UnaryOperation:
+        if type(node.operator) is cst.Minus:  # type: ignore[attr-defined]
+            return neg(node.expression)  # type: ignore[attr-defined]
+        return node.with_changes(lpar=(), rpar=()) if node.lpar else node  # type: ignore[attr-defined]
     return node
+
+
+_IDENTITIES: dict[type, Callable[[Expr, Expr], Expr]] = {cst.Add: add, cst.Subtract: sub, cst.Multiply: mul, cst.Divide: div, cst.Power: power}
 
 
 def simplify(node: Expr) -> Expr:
@@ -275,19 +314,15 @@ def simplify(node: Expr) -> Expr:
 def _precedence(node: Expr) -> int:
     if node.lpar:
         return 100
-    if isinstance(node, cst.BinaryOperation):
-        return _PRECEDENCE[type(node.operator)]
-    if isinstance(node, cst.BooleanOperation):
-        return _PRECEDENCE[type(node.operator)]
-    if isinstance(node, cst.UnaryOperation):
-        return 4 if isinstance(node.operator, cst.Not) else 12
-    if isinstance(node, cst.Comparison):
-        return 5
-    if isinstance(node, (cst.IfExp, cst.Lambda)):
-        return 1
-    if isinstance(node, cst.NamedExpr):
-        return 0
-    return 100
+    kind = type(node)
+    if kind is cst.BinaryOperation or kind is cst.BooleanOperation:
+        return _PRECEDENCE[type(node.operator)]  # type: ignore[attr-defined]
+    if kind is cst.UnaryOperation:
+        return 4 if type(node.operator) is cst.Not else 12  # type: ignore[attr-defined]
+    return _OTHER_PRECEDENCE.get(kind, 100)
+
+
+_OTHER_PRECEDENCE: dict[type, int] = {cst.Comparison: 5, cst.IfExp: 1, cst.Lambda: 1, cst.NamedExpr: 0}
 
 
 def _wrap(node: Expr) -> Expr:
@@ -296,17 +331,8 @@ def _wrap(node: Expr) -> Expr:
 
 def _parenthesized(node: cst.CSTNode) -> cst.CSTNode:
     """The parentheses precedence needs around one node's operands (its children are done)."""
-    if isinstance(node, cst.BinaryOperation):
-        return _binary_parens(node)
-    if isinstance(node, cst.UnaryOperation):
-        return _unary_parens(node)
-    if isinstance(node, cst.Comparison):
-        return _comparison_parens(node)
-    if isinstance(node, cst.IfExp):
-        return _ifexp_parens(node)
-    if isinstance(node, cst.BooleanOperation):
-        return _boolean_parens(node)
-    return node
+    parens = _PARENS.get(type(node))
+    return node if parens is None else parens(node)
 
 
 def _binary_parens(node: cst.BinaryOperation) -> Expr:
@@ -317,7 +343,7 @@ def _binary_parens(node: cst.BinaryOperation) -> Expr:
         left = _wrap(left)
     if _precedence(right) < p or (not right_assoc and _precedence(right) == p):
         right = _wrap(right)
-    return node.with_changes(left=left, right=right)
+    return _with(node, left=left, right=right)
 
 
 def _unary_parens(node: cst.UnaryOperation) -> Expr:
@@ -330,12 +356,14 @@ def _unary_parens(node: cst.UnaryOperation) -> Expr:
 def _comparison_parens(node: cst.Comparison) -> Expr:
     left = _wrap(node.left) if _precedence(node.left) <= 5 else node.left
     targets = [c.with_changes(comparator=_wrap(c.comparator)) if _precedence(c.comparator) <= 5 else c for c in node.comparisons]
+    if left is node.left and all(a is b for a, b in zip(targets, node.comparisons)):
+        return node
     return node.with_changes(left=left, comparisons=targets)
 
 
 def _ifexp_parens(node: cst.IfExp) -> Expr:
     parts = {k: _wrap(v) if _precedence(v) <= 1 else v for k, v in (("body", node.body), ("test", node.test))}
-    return node.with_changes(**parts)  # a conditional's else may chain: left as it is
+    return _with(node, **parts)  # a conditional's else may chain: left as it is
 
 
 def _boolean_parens(node: cst.BooleanOperation) -> Expr:
@@ -345,7 +373,22 @@ def _boolean_parens(node: cst.BooleanOperation) -> Expr:
         left = _wrap(left)
     if _precedence(right) <= p:
         right = _wrap(right)
-    return node.with_changes(left=left, right=right)
+    return _with(node, left=left, right=right)
+
+
+def _with(node: cst.CSTNode, **changes: cst.CSTNode) -> cst.CSTNode:
+    """``node.with_changes(**changes)``, or ``node`` itself when no field changes (no copy, no validation)."""
+    changed = {k: v for k, v in changes.items() if getattr(node, k) is not v}
+    return node.with_changes(**changed) if changed else node
+
+
+_PARENS: dict[type, Callable[..., Expr]] = {
+    cst.BinaryOperation: _binary_parens,
+    cst.UnaryOperation: _unary_parens,
+    cst.Comparison: _comparison_parens,
+    cst.IfExp: _ifexp_parens,
+    cst.BooleanOperation: _boolean_parens,
+}
 
 
 def parenthesize(node: cst.CSTNode) -> cst.CSTNode:
@@ -353,6 +396,11 @@ def parenthesize(node: cst.CSTNode) -> cst.CSTNode:
     return rebuild(node, _parenthesized)
 
 
+_ATOMS = (cst.Name, cst.Integer, cst.Float, cst.SimpleString)
+
+
 def code(node: cst.CSTNode) -> str:
     """Source text of a node."""
+    if type(node) in _ATOMS and not node.lpar and not node.rpar:  # type: ignore[attr-defined]
+        return node.value  # type: ignore[attr-defined]  # what libcst's code generation writes
     return cst.Module([]).code_for_node(parenthesize(node))

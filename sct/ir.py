@@ -19,7 +19,6 @@ from typing import Any, Iterator, Union
 import libcst as cst
 
 from . import expr as E
-from . import source
 
 
 INACTIVE = "inactive"  # the op of a comparison or boolean: evaluated, never differentiated
@@ -231,7 +230,7 @@ class Function:
 def names_in(node: cst.CSTNode) -> list[str]:
     """Names read by an expression, without attribute names or keywords.
 
-    In source order, but for a few node types (:func:`sct.source.children`).
+    In source order, but for a few node types (:func:`sct.expr.children`).
 
     A plain walk (no visitor): this runs for every statement of every stage.
     """
@@ -239,15 +238,19 @@ def names_in(node: cst.CSTNode) -> list[str]:
     stack = [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, cst.Name):
-            found.append(n.value)
-        elif isinstance(n, cst.Attribute):
-            stack.append(n.value)  # `np.exp`: np is read, exp is not a name
-        elif isinstance(n, cst.Arg):
-            stack.append(n.value)  # a keyword's name is not a read
-        else:
-            stack.extend(reversed(source.children(n)))
+        kind = type(n)  # no ABC isinstance here (see sct.expr.is_node)
+        if kind is cst.Name:
+            found.append(n.value)  # type: ignore[attr-defined]
+        elif kind is cst.Attribute or kind is cst.Arg:
+            stack.append(n.value)  # type: ignore[attr-defined]  # `np.exp`: exp is not a name; nor is a keyword
+        elif kind not in _NO_NAMES:
+            stack.extend(reversed(E.children(n)))
     return found
+
+
+# nodes that hold no name: skipped without looking inside
+_NO_NAMES = frozenset({cst.Integer, cst.Float, cst.SimpleString, cst.SimpleWhitespace, cst.ParenthesizedWhitespace,
+                       cst.LeftParen, cst.RightParen, cst.Comma, *E.OPERATORS})
 
 
 def walk(body: list[Stmt]) -> Iterator[Stmt]:
