@@ -50,23 +50,24 @@ def _all_partial_reads(body: list[ir.Stmt], arrays: bool = False) -> set[str]:
     return found | {n for s in ir.walk(body) if isinstance(s, ir.Call) for n in s.reads}
 
 
-class _Renamer(cst.CSTTransformer):
-    def __init__(self, mapping: dict[str, str]):
-        self.mapping = mapping
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
-        return updated.with_changes(value=original.value.visit(self))
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-        return updated.with_changes(value=self.mapping.get(updated.value, updated.value))
-
-
 def rename(node: E.Expr, mapping: dict[str, str]) -> E.Expr:
-    return node.visit(_Renamer(mapping)) if mapping else node  # type: ignore[return-value]
+    """``node`` with every name in ``mapping`` renamed, but an attribute's (``s.append``: not ``s``'s).
+
+    A plain walk (no libcst transformer): a node is copied only when a name under it changes.
+    """
+    if not mapping:
+        return node
+
+    def renamed(n: cst.CSTNode) -> cst.CSTNode:
+        if type(n) is cst.Name:
+            new = mapping.get(n.value, n.value)  # type: ignore[attr-defined]
+            return n if new == n.value else n.with_changes(value=new)  # type: ignore[attr-defined]
+        if type(n) is cst.Attribute:
+            value = renamed(n.value)  # type: ignore[attr-defined]
+            return n if value is n.value else n.with_changes(value=value)  # type: ignore[attr-defined]
+        return E.map_children(n, renamed)
+
+    return renamed(node)  # type: ignore[return-value]
 
 
 def rename_block(body: list[ir.Stmt], mapping: dict[str, str]) -> list[ir.Stmt]:
@@ -82,7 +83,7 @@ def rename_block(body: list[ir.Stmt], mapping: dict[str, str]) -> list[ir.Stmt]:
         elif isinstance(s, ir.AugAssign):
             out.append(ir.AugAssign(mapping.get(s.target, s.target), r(s.value), s.origin))
         elif isinstance(s, ir.SetItem):
-            index = tuple(e.visit(_Renamer(mapping)) if mapping else e for e in s.index)
+            index = tuple(r(e) for e in s.index)  # type: ignore[arg-type]
             out.append(ir.SetItem(mapping.get(s.target, s.target), index, r(s.value), s.origin))  # type: ignore[arg-type]
         elif isinstance(s, ir.Return):
             out.append(ir.Return(r(s.value), s.origin))
