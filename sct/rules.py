@@ -69,16 +69,8 @@ class Rule:
         return dict(_parsed_defaults(self.statics))
 
     def _fill(self, template: str, args: Sequence[E.Expr], out: E.Expr, statics: Mapping[str, E.Expr] | None, **extra: E.Expr) -> E.Expr:
-        fill: dict[str, cst.CSTNode] = {**self.defaults(), **(statics or {}), **dict(zip(self.params, args))}
-        fill["out"] = out
-        fill.update(extra)
-        expr = _substitute(template, fill)
-        h0 = HEAVISIDE0.get()
-        if h0 != 1 and "sct.heaviside" in template:
-            expr = expr.visit(_Heaviside0(h0))  # type: ignore[assignment]
-        if "=" in template:  # a keyword argument, perhaps a default one
-            expr = expr.visit(_DropDefaults())  # type: ignore[assignment]
-        return E.simplify(expr)  # type: ignore[arg-type]
+        fill: dict[str, cst.CSTNode] = {**self.defaults(), **(statics or {}), **dict(zip(self.params, args)), "out": out, **extra}
+        return _parsed(template, _substitute(template, fill), HEAVISIDE0.get())
 
     def partial(self, index: int, args: Sequence[E.Expr], out: E.Expr, statics: Mapping[str, E.Expr] | None = None) -> E.Expr | None:
         """The partial w.r.t. argument ``index``, filled in and simplified."""
@@ -98,14 +90,12 @@ _HOLE = re.compile(r"\{(\w+)\}")
 _OPERATIONS = (cst.BinaryOperation, cst.UnaryOperation, cst.BooleanOperation, cst.Comparison, cst.IfExp, cst.Lambda, cst.NamedExpr)
 
 
-def _substitute(template: str, fill: Mapping[str, cst.CSTNode]) -> E.Expr:
-    """``template`` with each ``{name}`` replaced by ``fill[name]``, parsed.
+def _substitute(template: str, fill: Mapping[str, cst.CSTNode]) -> str:
+    """``template`` with each ``{name}`` replaced by the text of ``fill[name]``, for :func:`_parsed`.
 
-    Written out as text and parsed once (libcst's native parser), which costs a
-    quarter of ``parse_template_expression``'s tree rewrite; an operation goes
-    in parentheses (``-1``, ``a + b``), which :func:`sct.expr.simplify` strips
-    where they are not needed; anything that reads as one term (a name, a
-    call, a parenthesized tuple) goes in as written.
+    Text and libcst's native parser cost a quarter of ``parse_template_expression``'s tree
+    rewrite. An operation goes in parentheses (``-1``, ``a + b``), which :func:`sct.expr.simplify`
+    strips where not needed; what reads as one term (a name, a call, a parenthesized tuple) as written.
     """
 
     def text(match: re.Match[str]) -> str:
@@ -113,10 +103,20 @@ def _substitute(template: str, fill: Mapping[str, cst.CSTNode]) -> E.Expr:
         if isinstance(node, cst.Name):
             return node.value
         code = E.code(node)
-        bare_tuple = isinstance(node, cst.Tuple) and not node.lpar
-        return f"({code})" if isinstance(node, _OPERATIONS) or bare_tuple else code
+        return f"({code})" if isinstance(node, _OPERATIONS) or (isinstance(node, cst.Tuple) and not node.lpar) else code
 
-    return cst.parse_expression(_HOLE.sub(text, template))
+    return _HOLE.sub(text, template)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: a heaviside0 of 0 and of 0.0 are written differently
+def _parsed(template: str, text: str, h0: Any) -> E.Expr:
+    """``text``, the filled ``template``, parsed and simplified: once per text (a partial is asked for by every stage)."""
+    expr = cst.parse_expression(text)
+    if h0 != 1 and "sct.heaviside" in template:
+        expr = expr.visit(_Heaviside0(h0))  # type: ignore[assignment]
+    if "=" in template:  # a keyword argument, perhaps a default one
+        expr = expr.visit(_DropDefaults())  # type: ignore[assignment]
+    return E.simplify(expr)
 
 
 @functools.lru_cache(maxsize=None)
