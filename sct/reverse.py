@@ -141,12 +141,13 @@ class _Reverse(DataAdjoints):
             term = E.mul(g, partial)
             # mse: yhat_bar = g * (2 * (yhat - y)); y_bar = -yhat_bar, not the product twice
             negated = isinstance(term, cst.UnaryOperation) and isinstance(term.operator, cst.Minus)
-            if E.code(term) in given:
-                term = cst.Name(given[E.code(term)])
+            text = E.code(term)
+            if text in given:
+                term = cst.Name(given[text])
             elif negated and E.code(term.expression) in given:  # type: ignore[attr-defined]
                 term = E.neg(cst.Name(given[E.code(term.expression)]))  # type: ignore[attr-defined]
             elif not spread and var not in self.nonzero and not isinstance(term, cst.Name):
-                given[E.code(term)] = self.namer.bar(var)
+                given[text] = self.namer.bar(var)
             if spread:
                 term = _call("sct.arrays.unbroadcast", term, cst.Name(var))
             self.accumulate(var, term, stmt.origin, out)
