@@ -245,12 +245,16 @@ def fields(node: cst.CSTNode) -> tuple[str, ...]:
 
 
 def is_node(value: object) -> bool:
-    """``isinstance(value, cst.CSTNode)``, answered once per type: libcst's classes are ABCs,
-    whose ``isinstance`` costs several times a dictionary lookup, and walks ask it of every field."""
+    """``isinstance(value, cst.CSTNode)``, answered once per type from its MRO.
+
+    libcst's classes are ABCs: their ``isinstance`` costs several dictionary
+    lookups, and the first "no" for a type (a ``str`` field) walks every
+    subclass of ``CSTNode``, a thousand calls. Walks ask it of every field.
+    """
     kind = type(value)
     known = _IS_NODE.get(kind)
     if known is None:
-        known = _IS_NODE[kind] = isinstance(value, cst.CSTNode)
+        known = _IS_NODE[kind] = cst.CSTNode in kind.__mro__
     return known
 
 
