@@ -50,12 +50,14 @@ class _Normalizer(ArrayNormalizer):
         self.ranges: set[str] = set()  # names holding a range (generated adjoints slice them)
         self.arrays = False  # set on the first NumPy operation
         self.shared: set[str] = set()  # names that may share memory with another array
+        inside = find(fs.node.body, (cst.Name, cst.Attribute, cst.Return))  # one walk for both questions
         self.mentions_numpy = any(
             q.startswith("numpy")
-            for node in find(fs.node.body, (cst.Name, cst.Attribute))
+            for node in inside
+            if not isinstance(node, cst.Return)
             for q in fs.file.qualified_names(node)
         )
-        self.one_return = len(find(fs.node.body, cst.Return)) == 1
+        self.one_return = sum(isinstance(node, cst.Return) for node in inside) == 1
 
     def user_callee(self, node: cst.BaseExpression) -> Any:
         """The user's function or primitive that a call calls, or None."""

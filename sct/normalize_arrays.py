@@ -58,16 +58,15 @@ def _bare_element(element: cst.SubscriptElement) -> cst.SubscriptElement:
     return cst.SubscriptElement(s)
 
 
-class _AllParensStripper(cst.CSTTransformer):
-    def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
-        if hasattr(updated, "lpar") and updated.lpar and not isinstance(updated, cst.Tuple):  # (2, 3) keeps its own
-            updated = updated.with_changes(lpar=(), rpar=())
-        return updated
+def _unparenthesized(node: cst.CSTNode) -> cst.CSTNode:
+    if getattr(node, "lpar", None) and type(node) is not cst.Tuple:  # (2, 3) keeps its own
+        return node.with_changes(lpar=(), rpar=())
+    return node
 
 
 def _bare(node: cst.BaseExpression) -> E.Expr:
-    """A copy of ``node`` without its parentheses and whitespace."""
-    return E.simplify(node.visit(_AllParensStripper()))  # type: ignore[arg-type]
+    """A copy of ``node`` without its parentheses, simplified."""
+    return E.simplify(E.rebuild(node, _unparenthesized))  # type: ignore[arg-type]
 
 
 def _is_constant(node: cst.BaseExpression) -> bool:
