@@ -38,7 +38,8 @@ _NESTED = frozenset({
     cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
     cst.Global, cst.Nonlocal, cst.Import, cst.ImportFrom, cst.NamedExpr, cst.Del, cst.Match,
 })
-_NAMES = frozenset({cst.Name, cst.Attribute})
+_NAMES = frozenset({cst.Name, cst.Attribute, cst.Call, cst.Subscript})  # what libcst names: f(x) as f, a.b[i] as a.b
+_STRINGS = frozenset({cst.SimpleString, cst.ConcatenatedString, cst.FormattedString})
 _TARGETED = frozenset({cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For})
 # Text that means a file-wide binding rule this resolver does not model; searched once per file.
 _FILE_WIDE = re.compile(r"\bglobal\b|\bnonlocal\b|:=")
@@ -67,9 +68,15 @@ def qualified_table(stmt: cst.CSTNode, module: dict[str, frozenset[str]]) -> Tab
     try:
         if isinstance(stmt, cst.FunctionDef):
             local = _function_locals(stmt)
+            if any(type(n) in _STRINGS for n in _walk(stmt.params)) or (
+                stmt.returns is not None and any(type(n) in _STRINGS for n in _walk(stmt.returns))
+            ):
+                raise _Unmodelled  # a string annotation names a type: only libcst reads it
             for d in stmt.decorators:
                 _resolve(d.decorator, module, None, "", table)
-            table[stmt.name] = module.get(stmt.name.value, frozenset({stmt.name.value}))
+                if d.decorator in table:
+                    table[d] = table[d.decorator]
+            table[stmt] = table[stmt.name] = module.get(stmt.name.value, frozenset({stmt.name.value}))
             for param in _params(stmt.params):
                 table[param.name] = frozenset({f"{stmt.name.value}.<locals>.{param.name.value}"})
                 for part in (param.default, param.annotation):
@@ -214,7 +221,7 @@ def _resolve(
                     table[n] = found
             if kind is cst.Attribute:
                 stack.append(n.value)  # type: ignore[attr-defined]  # `.exp` refers to nothing by itself
-            continue
+                continue
         if kind is cst.Arg:
             stack.append(n.value)  # a keyword's name is not a read
             continue

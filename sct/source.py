@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import libcst as cst
 from libcst.metadata import (
+    CodePosition,
     CodeRange,
     MetadataWrapper,
     ParentNodeProvider,
@@ -39,7 +40,7 @@ class SourceFile:
     filename: str
     text: str
     wrapper: MetadataWrapper
-    positions: Mapping[cst.CSTNode, CodeRange] = field(repr=False)
+    positions: "Positions" = field(repr=False)
     _qualnames: Any = field(default=None, repr=False)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # what is computed once per file
     _parents: Any = field(default=None, repr=False)
@@ -105,16 +106,8 @@ class SourceFile:
         return self.cache[key]
 
     def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        """The top-level statement that holds ``node`` (by its line: decorators included)."""
-        if "spans" not in self.cache:
-            spans = []
-            for stmt in self.module.body:
-                r = self.positions[stmt]
-                first = min([r.start.line] + [self.positions[d].start.line for d in getattr(stmt, "decorators", ())])
-                spans.append((first, r.end.line, stmt))
-            self.cache["spans"] = spans
-        line = self.positions[node].start.line
-        return next((stmt for first, last, stmt in self.cache["spans"] if first <= line <= last), None)
+        """The top-level statement that holds ``node`` (decorators included)."""
+        return self.positions.statement_of(node)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The node that holds ``node``, found in its top-level statement (not the whole file)."""
@@ -136,6 +129,106 @@ class SourceFile:
             for stmt in self.module.body
             if isinstance(stmt, cst.FunctionDef)
         }
+
+
+class Positions(Mapping[cst.CSTNode, CodeRange]):
+    """Where each node of a file starts and ends, as libcst's ``PositionProvider`` says.
+
+    Computed one top-level statement at a time, when a node of it is first
+    asked for: libcst tracks positions by generating the code of the whole
+    file, which cost more than the rest of reading it, and a transform asks
+    about one function. A statement's positions are those in a module of
+    that statement alone, shifted to the line Python's own parser (``ast``,
+    fast) says it starts on. If the two parsers' statements do not line up,
+    or a node outside every statement is asked for, the whole file is
+    tracked, as before.
+    """
+
+    def __init__(self, wrapper: MetadataWrapper, text: str):
+        self._wrapper = wrapper
+        self._text = text
+        self._ranges: dict[cst.CSTNode, CodeRange] = {}
+        self._owner: dict[cst.CSTNode, int] | None = None  # node -> index of its top-level statement
+        self._done: set[int] = set()
+        self._starts: list[int] | None = None  # the file line of each top-level statement
+        self._whole = False
+
+    def statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The top-level statement that holds ``node`` (None: the module itself, its header, or not the file's)."""
+        index = self._owners().get(node)
+        return None if index is None else self._wrapper.module.body[index]
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._owners() or node in self._ranges or self._outside(node)
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        found = self._ranges.get(node)
+        if found is not None:
+            return found
+        index = self._owners().get(node)
+        if index is not None and index not in self._done and not self._whole:
+            self._statement(index)
+        elif not self._whole and self._outside(node):
+            self._track_whole()
+        return self._ranges[node]
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        self._track_whole()
+        return iter(self._ranges)
+
+    def __len__(self) -> int:
+        self._track_whole()
+        return len(self._ranges)
+
+    def _owners(self) -> dict[cst.CSTNode, int]:
+        if self._owner is None:
+            self._owner = {n: i for i, stmt in enumerate(self._wrapper.module.body) for n in nodes(stmt)}
+        return self._owner
+
+    def _outside(self, node: object) -> bool:
+        """A node of the file outside every top-level statement: the module, its header or footer."""
+        module = self._wrapper.module
+        return node is module or any(node in set(nodes(line)) for line in (*module.header, *module.footer))
+
+    def _statement(self, index: int) -> None:
+        starts = self._statement_lines()
+        if starts is None:
+            self._track_whole()
+            return
+        module = self._wrapper.module
+        stmt = module.body[index]
+        alone = module.with_changes(body=[stmt], header=(), footer=())
+        ranges = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+        shift = starts[index] - ranges[stmt].start.line
+        for node, r in ranges.items():
+            if node is not alone:
+                self._ranges[node] = CodeRange(
+                    CodePosition(r.start.line + shift, r.start.column), CodePosition(r.end.line + shift, r.end.column)
+                )
+        self._done.add(index)
+
+    def _statement_lines(self) -> list[int] | None:
+        """The line each top-level statement starts on (a def's: its ``def``), from ``ast``; None if unaligned."""
+        if self._starts is None:
+            try:
+                tree = ast.parse(self._text)
+            except (SyntaxError, ValueError):
+                return None
+            starts, j = [], 0
+            for stmt in self._wrapper.module.body:
+                if j >= len(tree.body):
+                    return None
+                starts.append(tree.body[j].lineno)
+                j += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1  # `a = 1; b = 2`: two
+            if j != len(tree.body):
+                return None
+            self._starts = starts
+        return self._starts
+
+    def _track_whole(self) -> None:
+        if not self._whole:
+            self._ranges.update(self._wrapper.resolve(PositionProvider))
+            self._whole = True
 
 
 @dataclass
@@ -180,7 +273,7 @@ def parse(text: str, filename: str) -> SourceFile:
             f"this is not valid Python ({message})", where, "fix the syntax, then run sct again"
         ) from None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # just parsed: no node occurs twice, no copy needed
-    return SourceFile(filename, text, wrapper, wrapper.resolve(PositionProvider))
+    return SourceFile(filename, text, wrapper, Positions(wrapper, text))
 
 
 def read_file(path: str | Path) -> SourceFile:

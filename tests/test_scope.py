@@ -115,11 +115,10 @@ def test_every_name_resolves_as_libcst_resolves_it(name: str, text: str) -> None
         table = scope.qualified_table(stmt, bindings)
         if table is None:
             continue
-        for node in nodes(stmt):
-            if isinstance(node, (cst.Name, cst.Attribute)):
-                want = _libcst_names(expected[node]) if node in expected else set()
-                assert set(table.get(node, frozenset())) == want, cst.Module([]).code_for_node(node)
-                compared += 1
+        for node in nodes(stmt):  # every node, as libcst names calls, subscripts, defs and decorators too
+            want = _libcst_names(expected[node]) if node in expected else set()
+            assert set(table.get(node, frozenset())) == want, cst.Module([]).code_for_node(node)
+            compared += 1
     assert compared > 0
 
 

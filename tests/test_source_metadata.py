@@ -5,7 +5,9 @@ analyse only the statement that holds a node (the file's other functions and
 classes emptied), and answer exactly what libcst's analysis of the whole
 file answers, for every node of every top-level function of every sample, of
 the benchmark's cases and of sct's own modules; a file with a ``global``
-statement is analysed whole.
+statement is analysed whole. :attr:`SourceFile.positions` tracks one
+top-level statement at a time and gives every node of the file the range
+libcst's tracking of the whole file gives it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from helpers import REPO, SAMPLES
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, QualifiedNameProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from sct import source
 
@@ -59,3 +61,36 @@ def test_children_are_libcsts_children(path: Path) -> None:
         assert len(ours) == len(libcsts) and {id(n) for n in ours} == {id(n) for n in libcsts}, type(node).__name__
         count += 1
     assert count > 10
+
+
+ODD_LAYOUT = """#!/usr/bin/env python
+# a header comment
+
+import math ; import sys
+@staticmethod
+# a comment between decorator and def
+def f(x):
+  if x: y = 1
+  return math.sin(x)  # trailing
+
+
+class K: pass
+x = (1,
+     2); z = 3
+# a footer comment
+"""
+
+
+@pytest.mark.parametrize("path", FILES + ["odd layout"], ids=lambda p: p if isinstance(p, str) else f"{p.parent.name}/{p.name}")
+def test_positions_equal_the_whole_files(path: Path | str) -> None:
+    text = ODD_LAYOUT if isinstance(path, str) else path.read_text()
+    file = source.parse(text, "m.py")
+    whole = MetadataWrapper(file.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    functions = [s for s in file.module.body if isinstance(s, cst.FunctionDef)] or file.module.body[-1:]
+    for node in source.nodes(functions[-1]):  # what a transform asks about: one function
+        assert file.positions[node] == whole[node], (type(node).__name__, whole[node])
+    assert not file.positions._whole  # ... without tracking the whole file
+    for node, where in whole.items():
+        assert node in file.positions
+        assert file.positions[node] == where, (type(node).__name__, where)
+    assert cst.Name("made_by_sct") not in file.positions
