@@ -22,6 +22,7 @@ the adjoint a user reads stays the one shown.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import libcst as cst
@@ -43,19 +44,17 @@ def _substitute(node: E.Expr, env: Env) -> E.Expr:
     renames = {n: v.value for n, v in env.items() if n in names and isinstance(v, cst.Name)}  # type: ignore[attr-defined]
     node = rename(node, renames) if renames else node
     if literals:
-        node = node.visit(_Literals(literals))  # type: ignore[assignment]
+        node = _with_literals(node, literals)  # type: ignore[assignment]
     return E.simplify(node)
 
 
-class _Literals(cst.CSTTransformer):
-    def __init__(self, literals: Env):
-        self.literals = literals
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        return False  # `x_stack.pop`: never replace the object of a method
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
-        return self.literals.get(updated.value, updated)
+def _with_literals(node: cst.CSTNode, literals: Env) -> cst.CSTNode:
+    """``node`` with each name in ``literals`` replaced by its value (a plain walk, no libcst transformer)."""
+    if type(node) is cst.Name:
+        return literals.get(node.value, node)  # type: ignore[attr-defined]
+    if type(node) is cst.Attribute:
+        return node  # `x_stack.pop`: never replace the object of a method
+    return E.map_children(node, lambda child: _with_literals(child, literals))
 
 
 def _forget(env: Env, written: set[str]) -> None:
@@ -107,19 +106,25 @@ def _block(body: list[ir.Stmt], env: Env) -> list[ir.Stmt]:
     return out
 
 
-class _Inline(cst.CSTTransformer):
-    """``sct.heaviside(z[, h0])`` as a conditional expression (scalar code only)."""
+def _inline_heaviside(node: cst.CSTNode) -> cst.CSTNode:
+    """``sct.heaviside(z[, h0])`` as a conditional expression (scalar code only); any other node as it is."""
+    if type(node) is not cst.Call or not 1 <= len(node.args) <= 2:  # type: ignore[attr-defined]
+        return node
+    func = node.func  # type: ignore[attr-defined]
+    if not (type(func) is cst.Attribute and func.attr.value == "heaviside" and E.code(func) == "sct.heaviside"):
+        return node
+    z = node.args[0].value  # type: ignore[attr-defined]
+    test = _compare(">=").with_changes(left=z)
+    if len(node.args) == 1:  # type: ignore[attr-defined]
+        return cst.IfExp(test=test, body=E.number(1), orelse=E.number(0))
+    at_zero = cst.IfExp(test=_compare("==").with_changes(left=z), body=node.args[1].value, orelse=E.number(0))  # type: ignore[attr-defined]
+    return cst.IfExp(test=_compare(">").with_changes(left=z), body=E.number(1), orelse=at_zero)
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if cst.Module([]).code_for_node(updated.func) != "sct.heaviside" or not 1 <= len(updated.args) <= 2:
-            return updated
-        z = updated.args[0].value
-        test = cst.parse_expression("z >= 0").with_changes(left=z)
-        if len(updated.args) == 1:
-            return cst.IfExp(test=test, body=E.number(1), orelse=E.number(0))
-        at_zero = cst.IfExp(test=cst.parse_expression("z == 0").with_changes(left=z), body=updated.args[1].value, orelse=E.number(0))
-        positive = cst.parse_expression("z > 0").with_changes(left=z)
-        return cst.IfExp(test=positive, body=E.number(1), orelse=at_zero)
+
+@functools.lru_cache(maxsize=None)
+def _compare(op: str) -> cst.Comparison:
+    """``z <op> 0``, parsed once: its ``z`` is replaced (libcst nodes are immutable)."""
+    return cst.parse_expression(f"z {op} 0")  # type: ignore[return-value]
 
 
 def _each(body: list[ir.Stmt], change: Callable[[ir.Stmt], ir.Stmt]) -> list[ir.Stmt]:
@@ -142,11 +147,11 @@ def _inline_one(stmt: ir.Stmt) -> ir.Stmt:
     """``relu(z)`` and ``heaviside(...)`` of one statement, inline."""
     if isinstance(stmt, ir.Assign) and stmt.op == "sct.relu":
         z = stmt.args[0]
-        test = cst.parse_expression("z > 0").with_changes(left=z)
+        test = _compare(">").with_changes(left=z)
         value: E.Expr = cst.IfExp(test=test, body=z, orelse=cst.BinaryOperation(z, cst.Subtract(), z))
         return dataclasses.replace(stmt, value=value)
     if isinstance(stmt, (ir.Assign, ir.AugAssign)):
-        return dataclasses.replace(stmt, value=stmt.value.visit(_Inline()))  # type: ignore[arg-type]
+        return dataclasses.replace(stmt, value=E.rebuild(stmt.value, _inline_heaviside))  # type: ignore[arg-type]
     return stmt
 
 
