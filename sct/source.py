@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import linecache
 import re
 from dataclasses import dataclass, field
@@ -341,7 +342,14 @@ def for_callable(fn: Callable[..., Any]) -> FunctionSource:
 
 
 def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
-    for node in _all_function_defs(file.module):
+    """The definition of ``name`` whose ``def`` (or a decorator) is on line ``first``.
+
+    Top-level functions first: walking the whole file for nested ones (methods,
+    closures) cost more than the rest of finding the function.
+    """
+    top = (s for s in file.module.body if type(s) is cst.FunctionDef)
+    nested = (n for n in nodes(file.module) if type(n) is cst.FunctionDef)  # walked only if needed
+    for node in itertools.chain(top, nested):
         if node.name.value != name:
             continue
         starts = [file.positions[d].start.line for d in node.decorators]
@@ -412,7 +420,3 @@ def _stub(stmt: cst.BaseStatement) -> cst.BaseStatement:
     if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
         return stmt.with_changes(body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Ellipsis())])]))
     return stmt
-
-
-def _all_function_defs(module: cst.Module) -> list[cst.FunctionDef]:
-    return find(module, cst.FunctionDef)
