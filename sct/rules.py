@@ -113,9 +113,9 @@ def _parsed(template: str, text: str, h0: Any) -> E.Expr:
     """``text``, the filled ``template``, parsed and simplified: once per text (a partial is asked for by every stage)."""
     expr = cst.parse_expression(text)
     if h0 != 1 and "sct.heaviside" in template:
-        expr = expr.visit(_Heaviside0(h0))  # type: ignore[assignment]
+        expr = E.rebuild(expr, lambda node: _with_heaviside0(node, h0))  # type: ignore[assignment]
     if "=" in template:  # a keyword argument, perhaps a default one
-        expr = expr.visit(_DropDefaults())  # type: ignore[assignment]
+        expr = E.rebuild(expr, _drop_defaults)  # type: ignore[assignment]
     return E.simplify(expr)
 
 
@@ -125,21 +125,19 @@ def _parsed_defaults(statics: tuple[tuple[str, str], ...]) -> dict[str, E.Expr]:
     return {name: cst.parse_expression(default) for name, default in statics}
 
 
-class _DropDefaults(cst.CSTTransformer):
+_DEFAULTS = {"axis": "None", "keepdims": "False", "axes": "None", "ddof": "0"}
+
+
+def _drop_defaults(node: cst.CSTNode) -> cst.CSTNode:
     """``np.sum(x, axis=None, keepdims=False)`` -> ``np.sum(x)``: a default said aloud is noise."""
-
-    DEFAULTS = {"axis": "None", "keepdims": "False", "axes": "None", "ddof": "0"}
-
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        kept = [
-            a for a in updated.args
-            if not (a.keyword is not None and self.DEFAULTS.get(a.keyword.value) == cst.Module([]).code_for_node(a.value))
-        ]
-        if len(kept) == len(updated.args):
-            return updated
-        if kept:
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(args=kept)
+    if type(node) is not cst.Call:
+        return node
+    kept = [a for a in node.args if not (a.keyword is not None and _DEFAULTS.get(a.keyword.value) == E.code(a.value))]
+    if len(kept) == len(node.args):
+        return node
+    if kept:
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return node.with_changes(args=kept)
 
 
 RULES: dict[tuple[str, int], Rule] = {}
@@ -148,18 +146,12 @@ RULES: dict[tuple[str, int], Rule] = {}
 HEAVISIDE0: ContextVar[Any] = ContextVar("heaviside0", default=1)
 
 
-class _Heaviside0(cst.CSTTransformer):
+def _with_heaviside0(node: cst.CSTNode, h0: Any) -> cst.CSTNode:
     """``sct.heaviside(z)`` -> ``sct.heaviside(z, h0)``."""
-
-    def __init__(self, h0: Any):
-        self.h0 = h0
-
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        if len(updated.args) == 1 and cst.Module([]).code_for_node(updated.func) == "sct.heaviside":
-            h0 = self.h0
-            text = f"fractions.Fraction({h0.numerator}, {h0.denominator})" if isinstance(h0, Fraction) else repr(h0)
-            return updated.with_changes(args=[*updated.args, cst.Arg(cst.parse_expression(text))])
-        return updated
+    if type(node) is cst.Call and len(node.args) == 1 and E.code(node.func) == "sct.heaviside":
+        text = f"fractions.Fraction({h0.numerator}, {h0.denominator})" if isinstance(h0, Fraction) else repr(h0)
+        return node.with_changes(args=[*node.args, cst.Arg(cst.parse_expression(text))])
+    return node
 
 
 def rule(op: str, params: str, *partials: str | None, broadcasts: bool = False) -> None:
