@@ -213,13 +213,11 @@ def dotted(node: cst.BaseExpression) -> str | None:
 
 def call(func: str, *args: Expr) -> cst.Call:
     """``func(args)`` for a dotted name written as text (``sct.arrays.copy_of``, ``t1_stack.pop``)."""
-    return cst.Call(_parsed(func), [cst.Arg(a) for a in args])
-
-
-@functools.lru_cache(maxsize=1024)
-def _parsed(text: str) -> Expr:
-    """``text`` parsed once (libcst nodes are immutable: one node serves every call)."""
-    return cst.parse_expression(text)
+    first, *rest = func.split(".")
+    node: Expr = cst.Name(first)  # the nodes parsing the text makes, without parsing it
+    for attr in rest:
+        node = cst.Attribute(node, cst.Name(attr))
+    return cst.Call(node, [cst.Arg(a) for a in args])
 
 
 def total(terms: Sequence[Expr]) -> Expr:

@@ -72,6 +72,7 @@ def rename(node: E.Expr, mapping: dict[str, str]) -> E.Expr:
 
 def rename_block(body: list[ir.Stmt], mapping: dict[str, str]) -> list[ir.Stmt]:
     """``body`` with every read and write of a mapped name renamed."""
+    mapping = {k: v for k, v in mapping.items() if k != v}  # a name kept as it is needs no walk
     out: list[ir.Stmt] = []
     r = lambda e: rename(e, mapping)  # noqa: E731
     for s in body:
