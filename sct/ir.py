@@ -243,6 +243,12 @@ def names_in(node: cst.CSTNode) -> list[str]:
             found.append(n.value)  # type: ignore[attr-defined]
         elif kind is cst.Attribute or kind is cst.Arg:
             stack.append(n.value)  # type: ignore[attr-defined]  # `np.exp`: exp is not a name; nor is a keyword
+        elif kind is cst.BinaryOperation:  # the commonest nodes, without reading all their fields
+            stack += (n.right, n.left)  # type: ignore[attr-defined]
+        elif kind is cst.UnaryOperation:
+            stack.append(n.expression)  # type: ignore[attr-defined]
+        elif kind is cst.Call:
+            stack += (*reversed(n.args), n.func)  # type: ignore[attr-defined]
         elif kind not in _NO_NAMES:
             stack.extend(reversed(E.children(n)))
     return found
