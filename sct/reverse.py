@@ -136,18 +136,17 @@ class _Reverse(DataAdjoints):
         rule = rule_of(stmt, self.arrays)
         # elementwise on arrays: each operand's adjoint is summed back to its own shape
         spread = self.arrays and rule is not None and rule.broadcasts and len(stmt.args) > 1
-        given: dict[str, str] = {}  # a product already assigned to an adjoint here, by its text
+        given: list[tuple[E.Expr, str]] = []  # a product already assigned to an adjoint here, and that adjoint
         for var, partial in partials(stmt, self.act, self.arrays):
             term = E.mul(g, partial)
             # mse: yhat_bar = g * (2 * (yhat - y)); y_bar = -yhat_bar, not the product twice
             negated = isinstance(term, cst.UnaryOperation) and isinstance(term.operator, cst.Minus)
-            text = E.code(term)
-            if text in given:
-                term = cst.Name(given[text])
-            elif negated and E.code(term.expression) in given:  # type: ignore[attr-defined]
-                term = E.neg(cst.Name(given[E.code(term.expression)]))  # type: ignore[attr-defined]
+            if (held := _holding(term, given)) is not None:
+                term = cst.Name(held)
+            elif negated and (held := _holding(term.expression, given)) is not None:  # type: ignore[attr-defined]
+                term = E.neg(cst.Name(held))
             elif not spread and var not in self.nonzero and not isinstance(term, cst.Name):
-                given[text] = self.namer.bar(var)
+                given.append((term, self.namer.bar(var)))
             if spread:
                 term = _call("sct.arrays.unbroadcast", term, cst.Name(var))
             self.accumulate(var, term, stmt.origin, out)
@@ -279,6 +278,14 @@ class _Reverse(DataAdjoints):
                 self.live_pushes -= ir.assigned([stmt]) | ({stmt.target} if isinstance(stmt, ir.SetItem) else set())
         self.live_pushes = outer
         return [s for part in reversed(fwd_parts) for s in part], rev
+
+
+def _holding(term: E.Expr, given: list[tuple[E.Expr, str]]) -> str | None:
+    """The adjoint already assigned a product written as ``term`` (texts compared only when there is one)."""
+    if not given:
+        return None
+    text = E.code(term)
+    return next((bar for product, bar in given if E.code(product) == text), None)
 
 
 def _with_origin(stmt: ir.Stmt, origin: ir.Origin) -> ir.Stmt:
