@@ -6,6 +6,10 @@ are folded, so ``x ** (2 - 1)`` becomes ``x``), and :func:`parenthesize`
 adds exactly the parentheses that precedence requires. No float is ever
 introduced: folding stays within the literals the rules and the user wrote,
 so generated code stays exact on ``fractions.Fraction`` inputs.
+
+Functions every node of an expression passes through test its kind with
+``type(node) is ...``: libcst's classes are ABCs, whose ``isinstance`` costs
+several times as much (see :func:`is_node`).
 """
 
 from __future__ import annotations
@@ -38,9 +42,8 @@ _PRECEDENCE: dict[type, int] = {
 }
 
 
-# every operator: nodes with only whitespace inside
-OPERATORS = frozenset({*_PRECEDENCE, cst.Minus, cst.Plus, cst.Not, cst.BitInvert, cst.Equal, cst.NotEqual, cst.LessThan,
-                       cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.In, cst.NotIn, cst.Is, cst.IsNot})
+# libcst nodes are immutable: one node of each operator serves every expression built here
+_ADD, _SUB, _MUL, _DIV, _POW, _MINUS = cst.Add(), cst.Subtract(), cst.Multiply(), cst.Divide(), cst.Power(), cst.Minus()
 
 
 def name(identifier: str) -> cst.Name:
@@ -50,7 +53,7 @@ def name(identifier: str) -> cst.Name:
 def number(value: int | float) -> Expr:
     """A literal; negative values become a unary minus."""
     if value < 0:
-        return cst.UnaryOperation(cst.Minus(), number(-value))
+        return cst.UnaryOperation(_MINUS, number(-value))
     if isinstance(value, int):
         return cst.Integer(str(value))
     return cst.Float(repr(value))
@@ -107,7 +110,7 @@ def neg(e: Expr) -> Expr:
         return number(-value)
     if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus):
         return e.expression
-    return cst.UnaryOperation(cst.Minus(), e)
+    return cst.UnaryOperation(_MINUS, e)
 
 
 def _unminus(e: Expr) -> tuple[bool, Expr]:
@@ -132,7 +135,7 @@ def add(a: Expr, b: Expr) -> Expr:
     negative, inner = _unminus(b)
     if negative:
         return sub(a, inner)
-    return _fold(a, cst.Add(), b) or _binary(a, cst.Add(), b)
+    return _fold(a, _ADD, b) or _binary(a, _ADD, b)
 
 
 def sub(a: Expr, b: Expr) -> Expr:
@@ -143,7 +146,7 @@ def sub(a: Expr, b: Expr) -> Expr:
     negative, inner = _unminus(b)
     if negative:
         return add(a, inner)
-    return _fold(a, cst.Subtract(), b) or _binary(a, cst.Subtract(), b)
+    return _fold(a, _SUB, b) or _binary(a, _SUB, b)
 
 
 def mul(a: Expr, b: Expr) -> Expr:
@@ -157,7 +160,7 @@ def mul(a: Expr, b: Expr) -> Expr:
         return neg(b)
     if literal_value(b) == -1:
         return neg(a)
-    folded = _fold(a, cst.Multiply(), b)
+    folded = _fold(a, _MUL, b)
     if folded is not None:
         return folded
     for first, second in ((a, b), (b, a)):
@@ -168,7 +171,7 @@ def mul(a: Expr, b: Expr) -> Expr:
         return div(a, b.right)  # a * (1 / b) is a / b
     if isinstance(a, cst.BinaryOperation) and isinstance(a.operator, cst.Divide) and is_one(a.left) and not a.lpar:
         return div(b, a.right)  # (1 / a) * b is b / a
-    return _binary(a, cst.Multiply(), b)
+    return _binary(a, _MUL, b)
 
 
 def div(a: Expr, b: Expr) -> Expr:
@@ -176,7 +179,7 @@ def div(a: Expr, b: Expr) -> Expr:
         return a
     if is_zero(a):
         return number(0)
-    return _binary(a, cst.Divide(), b)
+    return _binary(a, _DIV, b)
 
 
 def power(a: Expr, b: Expr) -> Expr:
@@ -184,7 +187,7 @@ def power(a: Expr, b: Expr) -> Expr:
         return a
     if is_zero(b):
         return number(1)
-    return _fold(a, cst.Power(), b) or _binary(a, cst.Power(), b)
+    return _fold(a, _POW, b) or _binary(a, _POW, b)
 
 
 def tuple_(items: Sequence[Expr]) -> cst.Tuple:
@@ -243,29 +246,13 @@ def fields(node: cst.CSTNode) -> tuple[str, ...]:
 
 
 def is_node(value: object) -> bool:
-    """``isinstance(value, cst.CSTNode)``, answered once per type from its MRO.
-
-    libcst's classes are ABCs: their ``isinstance`` costs several dictionary
-    lookups, and the first "no" for a type (a ``str`` field) walks every
-    subclass of ``CSTNode``, a thousand calls. Walks ask it of every field.
-    """
+    """``isinstance(value, cst.CSTNode)``, answered once per type from its MRO: libcst's classes are
+    ABCs, whose first "no" for a type (a ``str`` field) walks every subclass of ``CSTNode``."""
     kind = type(value)
     known = _IS_NODE.get(kind)
     if known is None:
         known = _IS_NODE[kind] = cst.CSTNode in kind.__mro__
     return known
-
-
-def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The nodes directly under ``node``, in its fields' order (see :func:`sct.source.children`)."""
-    out: list[cst.CSTNode] = []
-    for name in fields(node):
-        value = getattr(node, name)
-        if is_node(value):
-            out.append(value)
-        elif isinstance(value, (tuple, list)):
-            out.extend(v for v in value if is_node(v))
-    return out
 
 
 def map_children(node: cst.CSTNode, change: Callable[[cst.CSTNode], cst.CSTNode]) -> cst.CSTNode:

@@ -19,6 +19,7 @@ from typing import Any, Iterator, Union
 import libcst as cst
 
 from . import expr as E
+from . import source
 
 
 INACTIVE = "inactive"  # the op of a comparison or boolean: evaluated, never differentiated
@@ -230,7 +231,7 @@ class Function:
 def names_in(node: cst.CSTNode) -> list[str]:
     """Names read by an expression, without attribute names or keywords.
 
-    In source order, but for a few node types (:func:`sct.expr.children`).
+    In source order, but for a few node types (:func:`sct.source.children`).
 
     A plain walk (no visitor): this runs for every statement of every stage.
     """
@@ -250,13 +251,16 @@ def names_in(node: cst.CSTNode) -> list[str]:
         elif kind is cst.Call:
             stack += (*reversed(n.args), n.func)  # type: ignore[attr-defined]
         elif kind not in _NO_NAMES:
-            stack.extend(reversed(E.children(n)))
+            stack.extend(reversed(source.children(n)))
     return found
 
 
-# nodes that hold no name: skipped without looking inside
-_NO_NAMES = frozenset({cst.Integer, cst.Float, cst.SimpleString, cst.SimpleWhitespace, cst.ParenthesizedWhitespace,
-                       cst.LeftParen, cst.RightParen, cst.Comma, *E.OPERATORS})
+# nodes that hold no name, skipped without looking inside: literals, whitespace, parentheses, commas, operators
+_NO_NAMES = frozenset({
+    cst.Integer, cst.Float, cst.SimpleString, cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.LeftParen, cst.RightParen,
+    cst.Comma, cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo, cst.Power, cst.MatrixMultiply,
+    cst.Minus, cst.Plus, cst.Not, cst.Equal, cst.NotEqual, cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual,
+})
 
 
 def walk(body: list[Stmt]) -> Iterator[Stmt]:
