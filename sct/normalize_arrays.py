@@ -36,17 +36,11 @@ Operation = tuple[E.Expr, "str | None", tuple[E.Expr, ...], tuple[tuple[str, E.E
 _VIEWS = {"getitem", "numpy.transpose", "numpy.reshape", "numpy.ravel", "numpy.squeeze", "numpy.expand_dims"}
 
 
-class _Replace(cst.CSTTransformer):
-    """Replace given nodes (by identity) of the tree visited."""
-
-    def __init__(self, mapping: dict[int, cst.BaseExpression]):
-        self.mapping = mapping
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return id(node) not in self.mapping
-
-    def on_leave(self, original, updated):  # type: ignore[no-untyped-def]
-        return self.mapping.get(id(original), updated)
+def _replaced(node: cst.CSTNode, mapping: dict[int, cst.BaseExpression]) -> cst.CSTNode:
+    """``node`` with the given nodes (by identity) replaced: a plain walk, no libcst transformer."""
+    if id(node) in mapping:
+        return mapping[id(node)]
+    return E.map_children(node, lambda child: _replaced(child, mapping))
 
 
 def _bare_element(element: cst.SubscriptElement) -> cst.SubscriptElement:
@@ -122,7 +116,7 @@ class ArrayNormalizer:
         """A call with keyword parameters or a method (``np.sum(x, axis=0)``, ``x.mean()``)."""
         bound = bind(self.fs, node, key, node.func.value if is_method else None)  # type: ignore[attr-defined]
         atoms = [self.atom(o, out, origin) for o in bound.operands]
-        value: cst.BaseExpression = node.visit(_Replace({id(o): a for o, a in zip(bound.operands, atoms)}))  # type: ignore[assignment]
+        value: cst.BaseExpression = _replaced(node, {id(o): a for o, a in zip(bound.operands, atoms)})  # type: ignore[assignment]
         value = _bare(value if is_method else self.rewrite(value, key))  # type: ignore[arg-type]
         statics = tuple((name, _bare(v)) for name, v in bound.statics.items())
         self.arrays |= key.startswith("numpy.")
