@@ -314,7 +314,7 @@ def _from(fs: FunctionSource, line: int) -> str:
 def _user_function(fs: FunctionSource, namespace: dict[str, Any]) -> Fn:
     """The user's definition compiled from its text, in ``namespace`` plus the imports it uses."""
     node = fs.node.with_changes(decorators=[], leading_lines=[], lines_after_decorators=[])
-    def_line = fs.file.positions[fs.node.name].start.line
+    def_line = fs.file.line(fs.node)
     text = "\n" * (def_line - 1) + cst.Module([]).code_for_node(node)
     used = {n.value for n in _names(fs.node)}
     _, import_lines = pipeline.module_imports(fs.file)

@@ -225,7 +225,7 @@ class _Normalizer(ArrayNormalizer):
     # ---- statements -------------------------------------------------------
 
     def origin(self, node: cst.CSTNode) -> ir.Origin:
-        line = self.fs.file.positions[node].start.line
+        line = self.fs.file.line(node)
         if isinstance(node, (cst.If, cst.For, cst.While)):  # its header, as written (not the comments above it)
             lines = self.fs.file.lines
             text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
@@ -443,7 +443,7 @@ def normalize(fs: FunctionSource, namer: Namer, resolver: Any = None, qualify: b
     """
     n = _Normalizer(fs, namer, resolver, qualify)
     body = n.body(fs.node.body)
-    fn = ir.Function(fs.name, fs.params, body, fs.file.filename, fs.file.positions[fs.node].start.line)
+    fn = ir.Function(fs.name, fs.params, body, fs.file.filename, fs.file.line(fs.node))
     fn.locals = ir.assigned(body) | set(fs.params)
     fn.arrays = n.arrays
     return fn

@@ -18,7 +18,7 @@ import linecache
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import (
@@ -52,7 +52,13 @@ class SourceFile:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        if "lines" not in self.cache:
+            self.cache["lines"] = self.text.splitlines()
+        return self.cache["lines"]
+
+    def line(self, node: cst.CSTNode) -> int:
+        """The line ``node`` starts on (for a statement, without tracking positions)."""
+        return self.positions.line(node)
 
     def location(self, node: cst.CSTNode) -> Location:
         """The file position where ``node`` starts, with its source line."""
@@ -149,24 +155,33 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         self._wrapper = wrapper
         self._text = text
         self._ranges: dict[cst.CSTNode, CodeRange] = {}
-        self._owner: dict[cst.CSTNode, int] | None = None  # node -> index of its top-level statement
+        self._owner: dict[cst.CSTNode, int] = {}  # node -> index of its top-level statement
+        self._indexed: set[int] = set()  # the statements whose nodes are in _owner
         self._done: set[int] = set()
-        self._starts: list[int] | None = None  # the file line of each top-level statement
+        self._lines: dict[cst.CSTNode, int] | None = None  # statement -> its first line, from ast
         self._whole = False
 
     def statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The top-level statement that holds ``node`` (None: the module itself, its header, or not the file's)."""
-        index = self._owners().get(node)
+        index = self._owners(node).get(node)
         return None if index is None else self._wrapper.module.body[index]
 
+    def index(self, stmt: cst.CSTNode) -> None:
+        """Note which nodes top-level ``stmt`` holds: the function a transform reads, before the rest of the file."""
+        body = self._wrapper.module.body
+        i = next(i for i, s in enumerate(body) if s is stmt)
+        if i not in self._indexed:
+            self._owner.update((n, i) for n in nodes(stmt))
+            self._indexed.add(i)
+
     def __contains__(self, node: object) -> bool:
-        return node in self._owners() or node in self._ranges or self._outside(node)
+        return node in self._owners(node) or node in self._ranges or self._outside(node)
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self._ranges.get(node)
         if found is not None:
             return found
-        index = self._owners().get(node)
+        index = self._owners(node).get(node)
         if index is not None and index not in self._done and not self._whole:
             self._statement(index)
         elif not self._whole and self._outside(node):
@@ -181,9 +196,14 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         self._track_whole()
         return len(self._ranges)
 
-    def _owners(self) -> dict[cst.CSTNode, int]:
-        if self._owner is None:
-            self._owner = {n: i for i, stmt in enumerate(self._wrapper.module.body) for n in nodes(stmt)}
+    def _owners(self, node: object) -> dict[cst.CSTNode, int]:
+        """The node -> statement index, every statement indexed unless ``node`` is in one indexed already."""
+        body = self._wrapper.module.body
+        if node not in self._owner and len(self._indexed) < len(body):
+            for i, stmt in enumerate(body):
+                if i not in self._indexed:
+                    self._owner.update((n, i) for n in nodes(stmt))
+            self._indexed = set(range(len(body)))
         return self._owner
 
     def _outside(self, node: object) -> bool:
@@ -191,16 +211,21 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         module = self._wrapper.module
         return node is module or any(node in set(nodes(line)) for line in (*module.header, *module.footer))
 
+    def line(self, node: cst.CSTNode) -> int:
+        """The line ``node`` starts on: a statement's or decorator's from ``ast``, anything else's tracked."""
+        found = self._statement_lines().get(node)
+        return found if found is not None else self[node].start.line
+
     def _statement(self, index: int) -> None:
-        starts = self._statement_lines()
-        if starts is None:
-            self._track_whole()
-            return
         module = self._wrapper.module
         stmt = module.body[index]
+        start = self._statement_lines().get(stmt)
+        if start is None:
+            self._track_whole()
+            return
         alone = module.with_changes(body=[stmt], header=(), footer=())
         ranges = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-        shift = starts[index] - ranges[stmt].start.line
+        shift = start - ranges[stmt].start.line
         for node, r in ranges.items():
             if node is not alone:
                 self._ranges[node] = CodeRange(
@@ -208,28 +233,79 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
                 )
         self._done.add(index)
 
-    def _statement_lines(self) -> list[int] | None:
-        """The line each top-level statement starts on (a def's: its ``def``), from ``ast``; None if unaligned."""
-        if self._starts is None:
+    def _statement_lines(self) -> dict[cst.CSTNode, int]:
+        """Every statement's (and decorator's) first line, from ``ast``: empty if the two parsers' statements differ."""
+        if self._lines is None:
+            self._lines = {}
             try:
                 tree = ast.parse(self._text)
             except (SyntaxError, ValueError):
-                return None
-            starts, j = [], 0
-            for stmt in self._wrapper.module.body:
-                if j >= len(tree.body):
-                    return None
-                starts.append(tree.body[j].lineno)
-                j += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1  # `a = 1; b = 2`: two
-            if j != len(tree.body):
-                return None
-            self._starts = starts
-        return self._starts
+                return self._lines
+            if not _pair(self._wrapper.module.body, tree.body, self._lines):
+                self._lines = {}
+        return self._lines
 
     def _track_whole(self) -> None:
         if not self._whole:
             self._ranges.update(self._wrapper.resolve(PositionProvider))
             self._whole = True
+
+
+def _pair(statements: Sequence[cst.CSTNode], parsed: list[ast.stmt], lines: dict[cst.CSTNode, int]) -> bool:
+    """Give each libcst statement (and small statement) the line of its ``ast`` twin; False if they differ.
+
+    The two trees hold the same statements in the same order, except that
+    libcst groups ``a = 1; b = 2`` in one line and keeps ``else`` as a node.
+    """
+    j = 0
+    for stmt in statements:
+        kind = type(stmt)
+        if kind is cst.SimpleStatementLine or kind is cst.SimpleStatementSuite:
+            smalls = stmt.body  # type: ignore[attr-defined]
+            if j + len(smalls) > len(parsed):
+                return False
+            lines[stmt] = parsed[j].lineno
+            for k, small in enumerate(smalls):
+                lines[small] = parsed[j + k].lineno
+            j += len(smalls)
+            continue
+        if j >= len(parsed):
+            return False
+        twin = parsed[j]
+        j += 1
+        lines[stmt] = twin.lineno
+        for decorator, expression in zip(getattr(stmt, "decorators", ()), getattr(twin, "decorator_list", ())):
+            lines[decorator] = expression.lineno
+        blocks = _blocks(stmt, twin)
+        if blocks is None or not all(_pair(block, twins, lines) for block, twins in blocks):
+            return False
+    return j == len(parsed)
+
+
+def _blocks(stmt: cst.CSTNode, twin: ast.stmt) -> list[tuple[Sequence[cst.CSTNode], list[ast.stmt]]] | None:
+    """The statement lists of a compound statement, each with its ``ast`` twin's (None: not modelled)."""
+    def suite(node: Any) -> Sequence[cst.CSTNode]:
+        return [node] if isinstance(node, cst.SimpleStatementSuite) else node.body
+
+    kind = type(stmt)
+    if kind in (cst.FunctionDef, cst.ClassDef, cst.With):
+        return [(suite(stmt.body), twin.body)]  # type: ignore[attr-defined]
+    if kind in (cst.If, cst.For, cst.While):
+        blocks = [(suite(stmt.body), twin.body)]  # type: ignore[attr-defined]
+        orelse = stmt.orelse  # type: ignore[attr-defined]
+        if isinstance(orelse, cst.If):
+            blocks.append(([orelse], twin.orelse))  # type: ignore[attr-defined]
+        elif orelse is not None:
+            blocks.append((suite(orelse.body), twin.orelse))  # type: ignore[attr-defined]
+        return blocks
+    if kind is cst.Try and isinstance(twin, ast.Try):
+        blocks = [(suite(stmt.body), twin.body)]  # type: ignore[attr-defined]
+        blocks += [(suite(h.body), t.body) for h, t in zip(stmt.handlers, twin.handlers)]  # type: ignore[attr-defined]
+        for clause, twins in ((stmt.orelse, twin.orelse), (stmt.finalbody, twin.finalbody)):  # type: ignore[attr-defined]
+            if clause is not None:
+                blocks.append((suite(clause.body), twins))
+        return blocks
+    return None  # anything else (match, try*): no line comes from ast
 
 
 @dataclass
@@ -347,14 +423,16 @@ def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
     Top-level functions first: walking the whole file for nested ones (methods,
     closures) cost more than the rest of finding the function.
     """
-    top = (s for s in file.module.body if type(s) is cst.FunctionDef)
+    top_level = [s for s in file.module.body if type(s) is cst.FunctionDef]
     nested = (n for n in nodes(file.module) if type(n) is cst.FunctionDef)  # walked only if needed
-    for node in itertools.chain(top, nested):
+    for node in itertools.chain(top_level, nested):
         if node.name.value != name:
             continue
-        starts = [file.positions[d].start.line for d in node.decorators]
-        starts.append(file.positions[node].start.line)
+        starts = [file.line(d) for d in node.decorators]
+        starts.append(file.line(node))
         if first in starts:
+            if node in top_level:
+                file.positions.index(node)
             return FunctionSource(file, node)
     raise SourceError(
         f"cannot find the definition of {name!r} at line {first} of {file.filename}",

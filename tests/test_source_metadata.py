@@ -75,6 +75,21 @@ def f(x):
 
 
 class K: pass
+for i in (1,):
+    try:
+        pass
+    except ValueError as e:  pass
+    else:
+        pass
+    finally:
+        j = 2
+else:
+    with open("f") as g: pass
+while False:
+    if i: pass
+    elif j:
+        pass
+    else: k = 1
 x = (1,
      2); z = 3
 # a footer comment
@@ -90,6 +105,12 @@ def test_positions_equal_the_whole_files(path: Path | str) -> None:
     for node in source.nodes(functions[-1]):  # what a transform asks about: one function
         assert file.positions[node] == whole[node], (type(node).__name__, whole[node])
     assert not file.positions._whole  # ... without tracking the whole file
+    lines = source.parse(text, "m.py")  # statements' lines come from ast, without tracking
+    tracked = MetadataWrapper(lines.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    for node in source.nodes(lines.module):
+        if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement, cst.Decorator)):
+            assert lines.line(node) == tracked[node].start.line, type(node).__name__
+    assert not lines.positions._done and not lines.positions._whole
     for node, where in whole.items():
         assert node in file.positions
         assert file.positions[node] == where, (type(node).__name__, where)
