@@ -26,7 +26,7 @@ from typing import Iterator
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from .source import children
+from .walk import children
 
 Table = dict[cst.CSTNode, frozenset[str]]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from .source import FunctionSource, find, nodes
+from .source import FunctionSource, nodes
 
 _OPERATORS = {
     cst.Add: "+",

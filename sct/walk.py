@@ -1,0 +1,68 @@
+"""Walk: reading libcst trees without libcst's visitors.
+
+Contract: :func:`children`, :func:`nodes` and :func:`find` give the nodes
+under a node, in a plain loop over its dataclass fields. libcst's own
+``children``, visitors and ``findall`` rebuild the tree as they go, which cost
+more than the analyses that used them (issue 7's transform time). Nothing
+here changes a tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import libcst as cst
+
+from .expr import fields
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes directly under ``node``, read from its fields.
+
+    libcst's own ``children`` runs a visitor that rebuilds the node, which cost
+    a sixth of a transform. This reads the dataclass fields instead: the same
+    nodes, in the fields' order, which is the source's order except for a few
+    node types (an ``IfExp``'s test comes before its body, a keyword argument's
+    value before its name, decorators after the function's body). Nothing
+    here depends on that order, only on which nodes there are.
+    """
+    out: list[cst.CSTNode] = []
+    for name in fields(node):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            out.extend(v for v in value if _is_node(type(v)))
+        elif _is_node(kind):
+            out.append(value)
+    return out
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    """Whether values of ``kind`` are libcst nodes (a dict lookup: ``isinstance`` on libcst's ABCs is slow)."""
+    known = _NODE_TYPES.get(kind)
+    if known is None:
+        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
+def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``node`` (itself included), parents before children.
+
+    A plain walk over :func:`children`: libcst's visitors and ``findall``
+    rebuild the tree as they go, which costs far more than reading it.
+    """
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(children(n)))
+
+
+def find(node: cst.CSTNode, kind: type | tuple[type, ...]) -> list[Any]:
+    """The nodes of one kind under ``node``, parents before children."""
+    return [n for n in nodes(node) if isinstance(n, kind)]
+
+
