@@ -14,6 +14,7 @@ user's line as its :class:`~sct.ir.Origin`.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -50,14 +51,17 @@ class _Normalizer(ArrayNormalizer):
         self.ranges: set[str] = set()  # names holding a range (generated adjoints slice them)
         self.arrays = False  # set on the first NumPy operation
         self.shared: set[str] = set()  # names that may share memory with another array
-        inside = find(fs.node.body, (cst.Name, cst.Attribute, cst.Return))  # one walk for both questions
-        self.mentions_numpy = any(
-            q.startswith("numpy")
-            for node in inside
-            if not isinstance(node, cst.Return)
-            for q in fs.file.qualified_names(node)
-        )
-        self.one_return = sum(isinstance(node, cst.Return) for node in inside) == 1
+
+    # asked of few functions (an in-place change of a shared name; a tuple returned): walked for when asked
+
+    @functools.cached_property
+    def mentions_numpy(self) -> bool:  # type: ignore[override]
+        body = self.fs.node.body
+        return any(q.startswith("numpy") for node in find(body, (cst.Name, cst.Attribute)) for q in self.fs.file.qualified_names(node))
+
+    @functools.cached_property
+    def one_return(self) -> bool:
+        return len(find(self.fs.node.body, cst.Return)) == 1
 
     def user_callee(self, node: cst.BaseExpression) -> Any:
         """The user's function or primitive that a call calls, or None."""

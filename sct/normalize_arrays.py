@@ -100,7 +100,7 @@ class ArrayNormalizer:
 
     def refuse_in_place(self, name: str, node: cst.CSTNode, what: str) -> None:
         """An in-place change to an array another name shares: sct could not follow it."""
-        if (self.arrays or self.mentions_numpy) and name in self.shared:
+        if name in self.shared and (self.arrays or self.mentions_numpy):
             from .errors import UnsupportedError
 
             raise UnsupportedError(
