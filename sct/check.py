@@ -26,6 +26,7 @@ from .signature import (
     method_key,
 )
 from .source import FunctionSource, find
+from .walk import run_visitor
 from .syntax import (
     _always_returns,
     _assigned_names,
@@ -157,14 +158,14 @@ class _Checker(cst.CSTVisitor):
             if isinstance(target.target, cst.Name) and isinstance(node.value, (cst.Tuple, cst.List)):
                 self.fail(node.value, "a tuple or list held in one variable is not supported",
                           "unpack it into names (`a, b = x, y`), or loop over the literal directly")
-        node.value.visit(self)
+        run_visitor(node.value, self)
         return False  # targets are names (checked above), not reads
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
         if node.value is None:
             self.fail(node, "an annotation without a value", "assign a value")
         self._check_target(node.target)
-        node.value.visit(self)  # type: ignore[union-attr]
+        run_visitor(node.value, self)  # type: ignore[union-attr]
         return False  # the annotation itself is not code
 
     def _check_write(self, target: cst.Subscript) -> None:
@@ -172,7 +173,7 @@ class _Checker(cst.CSTVisitor):
         if not (isinstance(target.value, cst.Name) and target.value.value in self.defined):
             self.fail(target, "a write into something other than an array held in a name", "write into a local array: y = np.zeros(n); y[i] = ...")
         for element in target.slice:
-            element.slice.visit(self)
+            run_visitor(element.slice, self)
 
     def _check_target(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
@@ -194,7 +195,7 @@ class _Checker(cst.CSTVisitor):
             return False
         if _is_call_of(self.fs, node, ("builtins.range",)):
             for arg in node.args:
-                arg.value.visit(self)
+                run_visitor(arg.value, self)
             return False
         method = method_key(node.func, self.defined)
         if method is not None:  # x.sum(axis=0): the array is the first operand
@@ -205,7 +206,7 @@ class _Checker(cst.CSTVisitor):
         if key in CONSTRUCTORS:  # a fresh array from a shape: no derivative
             for arg in node.args:
                 if arg.keyword is None:
-                    arg.value.visit(self)
+                    run_visitor(arg.value, self)
             return False
         if key is None and isinstance(node.func, cst.Attribute):
             base = node.func
@@ -246,7 +247,7 @@ class _Checker(cst.CSTVisitor):
             if values is None and len(node.args) < 2:
                 self.fail(node, f"`{label}` of one value", f"write {label}(a, b, ...) or {label}((a, b, ...))")
             for v in values if values is not None else [a.value for a in node.args]:
-                v.visit(self)  # type: ignore[union-attr]
+                run_visitor(v, self)  # type: ignore[union-attr]
             return False
         self._visit_bound(bind(self.fs, node, key))  # type: ignore[arg-type]
         return False  # the function's own name is checked by resolution above
@@ -254,20 +255,20 @@ class _Checker(cst.CSTVisitor):
     def _visit_bound(self, bound: Bound) -> None:
         for value in [*bound.operands, *bound.statics.values()]:
             if not isinstance(value, cst.SimpleString):  # einsum's subscripts
-                value.visit(self)
+                run_visitor(value, self)
 
     def visit_Subscript(self, node: cst.Subscript) -> bool:
         """Indexing and slicing reads (``x[i]``, ``x[1:3, None]``, ``x[mask]``): the index passes no derivative."""
         if isinstance(node.value, cst.Tuple):
             self.fail(node, "indexing a tuple", "use the element itself")
-        node.value.visit(self)
+        run_visitor(node.value, self)
         for element in node.slice:
             s = element.slice
             if isinstance(s, cst.Index) and isinstance(s.value, cst.List):  # x[[2, 2, 0]]: an index array
                 for e in s.value.elements:
-                    e.value.visit(self)
+                    run_visitor(e.value, self)
             else:
-                s.visit(self)
+                run_visitor(s, self)
         return False
 
     def _check_user_call(self, node: cst.Call, callee: Any, label: str) -> None:
@@ -280,7 +281,7 @@ class _Checker(cst.CSTVisitor):
             ):
                 self.fail(value, "a list or starred tuple passed as an argument is not supported", "pass a tuple, or its values as separate arguments")
             if any(value is a.value for a in node.args):
-                value.visit(self)  # a default is the callee's, checked there
+                run_visitor(value, self)  # a default is the callee's, checked there
         if callee.returns > 0:
             parent = self.fs.file.parent(node)
             targets = parent.targets if isinstance(parent, cst.Assign) else None
@@ -297,7 +298,7 @@ class _Checker(cst.CSTVisitor):
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         if attribute_key(node, self.defined) is not None:  # x.T, x.shape
-            node.value.visit(self)
+            run_visitor(node.value, self)
             return False
         if _array_valued(node.value, self.defined):
             self.fail(
@@ -342,15 +343,15 @@ class _Checker(cst.CSTVisitor):
         it = node.iter
         if _is_call_of(self.fs, it, ("builtins.range",)):
             for arg in it.args:  # type: ignore[attr-defined]
-                arg.value.visit(self)
+                run_visitor(arg.value, self)
         elif _is_call_of(self.fs, it, ("builtins.enumerate", "builtins.zip")):
             for arg in it.args:  # type: ignore[attr-defined]
                 if not is_literal_sequence(arg.value):
                     self.fail(arg, "enumerate/zip over something other than a literal tuple or list", "write the values as a tuple literal, or loop over range(...)")
-                arg.value.visit(self)
+                run_visitor(arg.value, self)
         elif is_literal_sequence(it):
             for e in it.elements:  # type: ignore[attr-defined]
-                e.value.visit(self)
+                run_visitor(e.value, self)
         elif self._range_expr(it):
             pass  # a range held in a name, sliced or reversed, as generated adjoints loop
         else:
@@ -358,7 +359,7 @@ class _Checker(cst.CSTVisitor):
         if is_literal_sequence(it) or _is_call_of(self.fs, it, ("builtins.enumerate", "builtins.zip")):
             for inner in _own_exits(node.body):
                 self.fail(inner, "`break`/`continue` in a loop over a literal sequence", "loop over range(len(...)) instead")
-        node.body.visit(self)
+        run_visitor(node.body, self)
         return False
 
     def visit_While(self, node: cst.While) -> None:
@@ -376,7 +377,7 @@ class _Checker(cst.CSTVisitor):
             return False  # a docstring
         value = node.value
         if isinstance(value, cst.Call) and self._stack_method(value.func, "append") and len(value.args) == 1:
-            value.args[0].value.visit(self)
+            run_visitor(value.args[0].value, self)
             return False
         self.fail(node, "an expression statement has no effect on the result", "assign its value or remove it")
         return False
@@ -413,4 +414,4 @@ def check(fs: FunctionSource, known_globals: Iterable[str] = (), resolver: Any =
     from .calls import returned_count
 
     returned_count(fs)
-    body.visit(_Checker(fs, set(known_globals), resolver))
+    run_visitor(body, _Checker(fs, set(known_globals), resolver))

@@ -66,3 +66,23 @@ def find(node: cst.CSTNode, kind: type | tuple[type, ...]) -> list[Any]:
     return [n for n in nodes(node) if isinstance(n, kind)]
 
 
+
+
+# Node types whose dataclass fields are not in source order (a decorator after its function's body,
+# an IfExp's test before its body, a keyword's value before its name): walked by libcst's own children.
+_UNORDERED = frozenset({cst.FunctionDef, cst.ClassDef, cst.Arg, cst.IfExp, cst.ExceptHandler})
+
+
+def run_visitor(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """``node.visit(visitor)`` for a visitor that only reads: the same ``on_visit`` calls, in source order.
+
+    A ``False`` from ``on_visit`` (a ``visit_<Type>`` method's) skips that
+    node's children, as in libcst. No ``leave_`` method is called. libcst's
+    own walk rebuilds every node it passes, which cost most of ``sct.check``.
+    """
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if visitor.on_visit(n) is False:
+            continue
+        stack.extend(reversed(list(n.children) if type(n) in _UNORDERED else children(n)))
