@@ -74,9 +74,10 @@ _UNORDERED = frozenset({cst.FunctionDef, cst.ClassDef, cst.Arg, cst.IfExp, cst.E
 
 
 def run_visitor(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    """``node.visit(visitor)`` for a visitor that only reads: the same ``on_visit`` calls, in source order.
+    """``node.visit(visitor)`` for a visitor that only reads: ``on_visit`` on the same nodes.
 
-    A ``False`` from ``on_visit`` (a ``visit_<Type>`` method's) skips that
+    Expressions and statements come in source order (whitespace, comments and
+    punctuation may come earlier or later than libcst shows them). A ``False`` from ``on_visit`` (a ``visit_<Type>`` method's) skips that
     node's children, as in libcst. No ``leave_`` method is called. libcst's
     own walk rebuilds every node it passes, which cost most of ``sct.check``.
     """

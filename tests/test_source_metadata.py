@@ -19,7 +19,7 @@ import pytest
 from helpers import REPO, SAMPLES
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
-from sct import source
+from sct import source, walk
 
 FILES = sorted(SAMPLES.glob("*.py")) + [REPO / "bench" / "cases.py"] + sorted((REPO / "sct").glob("*.py"))
 
@@ -115,3 +115,34 @@ def test_positions_equal_the_whole_files(path: Path | str) -> None:
         assert node in file.positions
         assert file.positions[node] == where, (type(node).__name__, where)
     assert cst.Name("made_by_sct") not in file.positions
+
+
+_LAYOUT = (  # whitespace, punctuation and operator tokens: no visitor of sct's looks at them
+    cst.BaseParenthesizableWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Newline, cst.Comment,
+    cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace,
+    cst.RightCurlyBrace, cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.ImportStar,
+    cst.BaseBinaryOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseBooleanOp, cst.BaseAugOp,
+)
+
+
+class _Recorder(cst.CSTVisitor):
+    """Records the nodes it is shown; skips what is under a Call's arguments (a False return)."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if not isinstance(node, _LAYOUT):
+            self.seen.append(id(node))
+        return not isinstance(node, cst.Arg)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_run_visitor_visits_as_libcst_visits(path: Path) -> None:
+    # sct.walk.run_visitor replaces node.visit(visitor) for visitors that only read: the same
+    # nodes, and the syntax (not the layout tokens between it) in the same order
+    module = source.read_file(path).module
+    ours, libcsts = _Recorder(), _Recorder()
+    walk.run_visitor(module, ours)
+    module.visit(libcsts)
+    assert ours.seen == libcsts.seen
