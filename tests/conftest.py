@@ -15,6 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Tests transform on purpose (and change rules for a test's length): no cache,
 # except in test_cache.py, which points the cache at a temporary directory.
 os.environ["SCT_CACHE"] = "0"
+# Every text emit formats without black is also formatted by black, and must come out the same.
+os.environ["SCT_VERIFY_FORMAT"] = "1"
 
 import helpers  # noqa: E402
 
