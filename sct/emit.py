@@ -14,7 +14,8 @@ text it mostly changes nothing, and costs ~18 ms a function. :func:`black_form`
 reads a text token by token and, when every token is in the language it knows
 black's rules for (names, numbers, brackets, operators, emit's statements,
 comments on their own lines, lines that fit in 88 columns), returns black's
-text itself (with ``**`` spaced by black's rule); else black runs.
+text itself; else black runs. Emit writes what black would (``**`` spaced by
+black's rule, ``(x,)``, ``a, b = ...``) so that most functions need no black.
 With ``SCT_VERIFY_FORMAT=1`` (the tests set it), black also runs whenever it
 was skipped, and a different text raises :class:`InternalError`.
 """
@@ -151,6 +152,16 @@ def _spell(node: E.Expr, imports: Imports, local: set[str]) -> E.Expr:
     return E.parenthesize(node.visit(_Speller(imports, local)))  # type: ignore[return-value]
 
 
+def _tuple(node: E.Expr, target: bool = False) -> E.Expr:
+    """A tuple as black writes it: ``(a,)`` for one element; ``a, b = ...`` for a target."""
+    if type(node) is not cst.Tuple:
+        return node
+    items = [e.with_changes(value=_tuple(e.value)) for e in node.elements]  # type: ignore[attr-defined]
+    if len(items) == 1:
+        return node.with_changes(elements=[items[0].with_changes(comma=cst.Comma())], lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return node.with_changes(elements=items, **({"lpar": [], "rpar": []} if target else {}))
+
+
 def _comment_lines(origin: ir.Origin, last: list[ir.Origin | None]) -> list[cst.EmptyLine]:
     if origin == last[0]:
         return []
@@ -172,9 +183,9 @@ def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir
         notes = []
         s = lambda e: _spell(e, imports, local)  # noqa: E731
         if isinstance(stmt, ir.Assign):
-            small: cst.BaseSmallStatement = cst.Assign([cst.AssignTarget(cst.Name(stmt.target))], s(stmt.value))
+            small: cst.BaseSmallStatement = cst.Assign([cst.AssignTarget(cst.Name(stmt.target))], _tuple(s(stmt.value)))
         elif isinstance(stmt, ir.Call):
-            small = cst.Assign([cst.AssignTarget(stmt.target)], s(stmt.value))
+            small = cst.Assign([cst.AssignTarget(_tuple(stmt.target, target=True))], s(stmt.value))
         elif isinstance(stmt, ir.SetItem):
             small = cst.Assign([cst.AssignTarget(s(stmt.at(cst.Name(stmt.target))))], s(stmt.value))
         elif isinstance(stmt, ir.AugAssign):
@@ -185,7 +196,7 @@ def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir
         elif isinstance(stmt, ir.ExprStmt):
             small = cst.Expr(s(stmt.value))
         elif isinstance(stmt, ir.Return):
-            small = cst.Return(s(stmt.value))
+            small = cst.Return(_tuple(s(stmt.value)))
         elif isinstance(stmt, ir.Break):
             small = cst.Break()
         elif isinstance(stmt, ir.Continue):
