@@ -149,7 +149,27 @@ class _Speller(cst.CSTTransformer):
 
 
 def _spell(node: E.Expr, imports: Imports, local: set[str]) -> E.Expr:
-    return E.parenthesize(node.visit(_Speller(imports, local)))  # type: ignore[return-value]
+    if _spells(node, imports, local):  # libcst's visitor costs more than the walk that finds it has nothing to do
+        node = node.visit(_Speller(imports, local))
+    return E.parenthesize(node)  # type: ignore[return-value]
+
+
+def _spells(node: cst.CSTNode, imports: Imports, local: set[str]) -> bool:
+    """Whether :class:`_Speller` would change ``node`` or note an import."""
+    kind = type(node)
+    if kind is cst.Name:
+        return node.value not in local and (node.value in imports.user_lines or node.value in imports.constants)  # type: ignore[attr-defined]
+    if kind is cst.Attribute:
+        dotted = E.dotted(node)  # type: ignore[arg-type]
+        root = dotted.partition(".")[0] if dotted else ""
+        return dotted is not None and (dotted in REFERENCES or root in _RULE_ROOTS or root not in local)
+    for name in E.fields(node):
+        value = getattr(node, name)
+        if E.is_node(value) and _spells(value, imports, local):
+            return True
+        if type(value) in (tuple, list) and any(E.is_node(v) and _spells(v, imports, local) for v in value):
+            return True
+    return False
 
 
 def _tuple(node: E.Expr, target: bool = False) -> E.Expr:
