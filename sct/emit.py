@@ -194,6 +194,7 @@ def _comment_lines(origin: ir.Origin, last: list[ir.Origin | None]) -> list[cst.
 def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir.Origin | None]) -> list[cst.BaseStatement]:
     out: list[cst.BaseStatement] = []
     notes: list[cst.EmptyLine] = []
+    block = lambda b: cst.IndentedBlock(_stmts(b, imports, local, last) or [cst.SimpleStatementLine([cst.Pass()])])  # noqa: E731
     for stmt in body:
         if isinstance(stmt, ir.Comment):
             notes.append(cst.EmptyLine(comment=cst.Comment(f"# {stmt.text}")))
@@ -222,35 +223,15 @@ def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir
         elif isinstance(stmt, ir.Continue):
             small = cst.Continue()
         elif isinstance(stmt, ir.If):
-            body_ = _stmts(stmt.body, imports, local, last) or [cst.SimpleStatementLine([cst.Pass()])]
+            body_ = block(stmt.body)
             orelse = _stmts(stmt.orelse, imports, local, last)
-            out.append(
-                cst.If(
-                    s(stmt.test),
-                    cst.IndentedBlock(body_),
-                    cst.Else(cst.IndentedBlock(orelse)) if orelse else None,
-                    leading_lines=lead,
-                )
-            )
+            out.append(cst.If(s(stmt.test), body_, cst.Else(cst.IndentedBlock(orelse)) if orelse else None, leading_lines=lead))
             continue
         elif isinstance(stmt, ir.For):
-            out.append(
-                cst.For(
-                    cst.Name(stmt.target),
-                    s(stmt.iter),
-                    cst.IndentedBlock(_stmts(stmt.body, imports, local, last) or [cst.SimpleStatementLine([cst.Pass()])]),
-                    leading_lines=lead,
-                )
-            )
+            out.append(cst.For(cst.Name(stmt.target), s(stmt.iter), block(stmt.body), leading_lines=lead))
             continue
         elif isinstance(stmt, ir.While):
-            out.append(
-                cst.While(
-                    s(stmt.test),
-                    cst.IndentedBlock(_stmts(stmt.body, imports, local, last) or [cst.SimpleStatementLine([cst.Pass()])]),
-                    leading_lines=lead,
-                )
-            )
+            out.append(cst.While(s(stmt.test), block(stmt.body), leading_lines=lead))
             continue
         else:
             raise InternalError(f"emit: unknown statement {type(stmt).__name__}")
