@@ -182,13 +182,27 @@ def _tuple(node: E.Expr, target: bool = False) -> E.Expr:
     return node.with_changes(elements=items, **({"lpar": [], "rpar": []} if target else {}))
 
 
+# libcst nodes are immutable: one of each whitespace node serves every statement (each costs a validation)
+_SPACE, _NOTHING, _NEWLINE = cst.SimpleWhitespace(" "), cst.SimpleWhitespace(""), cst.Newline()
+_LINE_END = cst.TrailingWhitespace(whitespace=_NOTHING, newline=_NEWLINE)
+_ADD, _SUBTRACT = cst.AddAssign(_SPACE, _SPACE), cst.SubtractAssign(_SPACE, _SPACE)
+
+
+def _comment(text: str) -> cst.EmptyLine:
+    return cst.EmptyLine(whitespace=_NOTHING, comment=cst.Comment(text), newline=_NEWLINE)
+
+
+def _target(node: E.Expr) -> cst.AssignTarget:
+    return cst.AssignTarget(node, whitespace_before_equal=_SPACE, whitespace_after_equal=_SPACE)
+
+
 def _comment_lines(origin: ir.Origin, last: list[ir.Origin | None]) -> list[cst.EmptyLine]:
     if origin == last[0]:
         return []
     last[0] = origin
     if origin.line == 0 and not origin.text:
         return []  # no provenance: a statement of sct's own
-    return [cst.EmptyLine(comment=cst.Comment(origin.comment()))]
+    return [_comment(origin.comment())]
 
 
 def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir.Origin | None]) -> list[cst.BaseStatement]:
@@ -197,22 +211,22 @@ def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir
     block = lambda b: cst.IndentedBlock(_stmts(b, imports, local, last) or [cst.SimpleStatementLine([cst.Pass()])])  # noqa: E731
     for stmt in body:
         if isinstance(stmt, ir.Comment):
-            notes.append(cst.EmptyLine(comment=cst.Comment(f"# {stmt.text}")))
+            notes.append(_comment(f"# {stmt.text}"))
             last[0] = None
             continue
         lead = notes + _comment_lines(stmt.origin, last)
         notes = []
         s = lambda e: _spell(e, imports, local)  # noqa: E731
         if isinstance(stmt, ir.Assign):
-            small: cst.BaseSmallStatement = cst.Assign([cst.AssignTarget(cst.Name(stmt.target))], _tuple(s(stmt.value)))
+            small: cst.BaseSmallStatement = cst.Assign([_target(cst.Name(stmt.target))], _tuple(s(stmt.value)))
         elif isinstance(stmt, ir.Call):
-            small = cst.Assign([cst.AssignTarget(_tuple(stmt.target, target=True))], s(stmt.value))
+            small = cst.Assign([_target(_tuple(stmt.target, target=True))], s(stmt.value))
         elif isinstance(stmt, ir.SetItem):
-            small = cst.Assign([cst.AssignTarget(s(stmt.at(cst.Name(stmt.target))))], s(stmt.value))
+            small = cst.Assign([_target(s(stmt.at(cst.Name(stmt.target))))], s(stmt.value))
         elif isinstance(stmt, ir.AugAssign):
             negative = isinstance(stmt.value, cst.UnaryOperation) and isinstance(stmt.value.operator, cst.Minus)
             value = stmt.value.expression if negative else stmt.value  # type: ignore[attr-defined]
-            op = cst.SubtractAssign() if negative else cst.AddAssign()
+            op = _SUBTRACT if negative else _ADD
             small = cst.AugAssign(cst.Name(stmt.target), op, s(value))
         elif isinstance(stmt, ir.ExprStmt):
             small = cst.Expr(s(stmt.value))
@@ -235,7 +249,7 @@ def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir
             continue
         else:
             raise InternalError(f"emit: unknown statement {type(stmt).__name__}")
-        out.append(cst.SimpleStatementLine([small], leading_lines=lead))
+        out.append(cst.SimpleStatementLine([small], leading_lines=lead, trailing_whitespace=_LINE_END))
     return out
 
 
