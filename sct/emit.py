@@ -348,7 +348,7 @@ def _black_line(line: str, indent: int) -> str | None:
         texts.append(name or number or op)
         spaces.append(space)
         pos = m.end()
-    expected = _spacing(texts, kinds) if pos == len(line) else None
+    expected = _spacing(texts, kinds) if texts and pos == len(line) else None
     if expected is None or any(s != e and "**" not in (kinds[i], kinds[i - 1]) for i, (s, e) in enumerate(zip(spaces, expected))):
         return None
     return line if expected == spaces else line[:indent] + "".join(map(str.__add__, expected, texts))
