@@ -19,7 +19,7 @@ from typing import Any, Iterator, Union
 import libcst as cst
 
 from . import expr as E
-from . import source
+from .walk import children
 
 
 INACTIVE = "inactive"  # the op of a comparison or boolean: evaluated, never differentiated
@@ -231,7 +231,7 @@ class Function:
 def names_in(node: cst.CSTNode) -> list[str]:
     """Names read by an expression, without attribute names or keywords.
 
-    In source order, but for a few node types (:func:`sct.source.children`).
+    In source order, but for a few node types (:func:`sct.walk.children`).
 
     A plain walk (no visitor): this runs for every statement of every stage.
     """
@@ -251,7 +251,7 @@ def names_in(node: cst.CSTNode) -> list[str]:
         elif kind is cst.Call:
             stack += (*reversed(n.args), n.func)  # type: ignore[attr-defined]
         elif kind not in _NO_NAMES:
-            stack.extend(reversed(source.children(n)))
+            stack.extend(reversed(children(n)))
     return found
 
 

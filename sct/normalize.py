@@ -34,8 +34,9 @@ from .normalize_arrays import (
     _is_constant,
 )
 from .signature import CONSTRUCTORS, index_value, method_key
-from .source import FunctionSource, find
+from .source import FunctionSource
 from .syntax import _assigned_names, aug_op_key, binary_op_key
+from .walk import find
 
 
 class _Normalizer(ArrayNormalizer):
