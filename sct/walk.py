@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import libcst as cst
 
-from .expr import fields
+from .expr import fields, is_node
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -31,21 +31,10 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
         value = getattr(node, name)
         kind = type(value)
         if kind is tuple or kind is list:
-            out.extend(v for v in value if _is_node(type(v)))
-        elif _is_node(kind):
+            out.extend(v for v in value if is_node(v))
+        elif is_node(value):
             out.append(value)
     return out
-
-
-_NODE_TYPES: dict[type, bool] = {}
-
-
-def _is_node(kind: type) -> bool:
-    """Whether values of ``kind`` are libcst nodes (a dict lookup: ``isinstance`` on libcst's ABCs is slow)."""
-    known = _NODE_TYPES.get(kind)
-    if known is None:
-        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
-    return known
 
 
 def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -63,7 +52,21 @@ def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def find(node: cst.CSTNode, kind: type | tuple[type, ...]) -> list[Any]:
     """The nodes of one kind under ``node``, parents before children."""
+    exact = _exact(kind)
+    if exact is not None:  # concrete node types: a set lookup, not isinstance on libcst's ABCs
+        return [n for n in nodes(node) if type(n) in exact]
     return [n for n in nodes(node) if isinstance(n, kind)]
+
+
+_EXACT: dict[Any, frozenset[type] | None] = {}
+
+
+def _exact(kind: type | tuple[type, ...]) -> frozenset[type] | None:
+    """``kind`` as a set of types when none of them has a subclass (then ``type(n) in`` it is ``isinstance``)."""
+    if kind not in _EXACT:
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        _EXACT[kind] = None if any(k.__subclasses__() for k in kinds) else frozenset(kinds)
+    return _EXACT[kind]
 
 
 
