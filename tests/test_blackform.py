@@ -1,4 +1,4 @@
-"""Formatting without black: emit.black_form gives black's text when it can show it, else black runs.
+"""Formatting without black: blackform.black_form gives black's text when it can show it, else black runs.
 
 Every text in the table is a shape emit writes (or a user's expression it keeps
 as written). ``fast``: black_form answers, and its text is black's; ``black``:
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sct import emit
+from sct import blackform
 from sct.errors import InternalError
 
 
@@ -67,47 +67,47 @@ def test_fmt_is_black(name: str) -> None:
     source, expected, path = CASES[name]
     expected = source if expected is None else expected
     assert black.format_str(source, mode=black.Mode()) == expected
-    assert emit.fmt(source) == expected
-    assert (emit.black_form(source) is not None) == (path == "fast")
+    assert blackform.fmt(source) == expected
+    assert (blackform.black_form(source) is not None) == (path == "fast")
     if path == "fast":
-        assert emit.black_form(source) == expected
+        assert blackform.black_form(source) == expected
 
 
 def test_the_fast_path_runs_no_black(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_black(source: str) -> str:
         raise AssertionError("black ran")
 
-    monkeypatch.setattr(emit, "VERIFY_FORMAT", False)
-    monkeypatch.setattr(emit, "_black", no_black)
+    monkeypatch.setattr(blackform, "VERIFY_FORMAT", False)
+    monkeypatch.setattr(blackform, "_black", no_black)
     source, expected, _ = CASES["a simple power"]
-    assert emit.fmt(source) == expected
+    assert blackform.fmt(source) == expected
     with pytest.raises(AssertionError, match="black ran"):
-        emit.fmt(CASES["redundant parentheses"][0])
+        blackform.fmt(CASES["redundant parentheses"][0])
 
 
 def test_the_suite_verifies_every_text_formatted_without_black() -> None:
-    assert emit.VERIFY_FORMAT  # set by conftest.py before sct is imported
+    assert blackform.VERIFY_FORMAT  # set by conftest.py before sct is imported
 
 
 def test_verification_catches_a_wrong_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(emit, "black_form", lambda source: source)  # a predicate that accepts anything
+    monkeypatch.setattr(blackform, "black_form", lambda source: source)  # a predicate that accepts anything
     source = CASES["redundant parentheses"][0]
     with pytest.raises(InternalError, match="black_form and black disagree"):
-        emit.fmt(source)
-    monkeypatch.setattr(emit, "VERIFY_FORMAT", False)
-    assert emit.fmt(source) == source  # unverified, the wrong text would have gone through
+        blackform.fmt(source)
+    monkeypatch.setattr(blackform, "VERIFY_FORMAT", False)
+    assert blackform.fmt(source) == source  # unverified, the wrong text would have gone through
 
 
 def test_generated_functions_take_the_fast_path(load, monkeypatch: pytest.MonkeyPatch) -> None:
     answered: list[bool] = []
-    black_form = emit.black_form
+    black_form = blackform.black_form
 
     def recorded(source: str) -> str | None:
         answer = black_form(source)
         answered.append(answer is not None)
         return answer
 
-    monkeypatch.setattr(emit, "black_form", recorded)
+    monkeypatch.setattr(blackform, "black_form", recorded)
     d = load(
         """
 import math
@@ -175,5 +175,5 @@ def test_black_form_is_black(source: str) -> None:
             compile(source, "<generated>", "exec")
     except SyntaxError:
         assume(False)  # emit writes Python: black_form need not tell what is not
-    answer = emit.black_form(source)
+    answer = blackform.black_form(source)
     assert answer is None or answer == black.format_str(source, mode=black.Mode())
