@@ -36,14 +36,15 @@ def unbroadcast(g: Any, x: Any) -> Any:
 
     A ``g`` of fewer elements than ``x`` (a constant partial: ``0``) is broadcast up to its shape.
     """
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype:
-        return g  # the common case, first: nothing was broadcast
-    if type(g) is float and type(x) is float:
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.dtype == x.dtype:
+        gs, xs = g.shape, x.shape
+        if gs == xs:
+            return g  # the common case, first: nothing was broadcast
+        lead = len(gs) - len(xs)
+        if lead > 0 and xs and gs[lead:] == xs:  # broadcast along leading axes only (a bias): one sum
+            return g.sum(axis=0) if lead == 1 else g.sum(axis=tuple(range(lead)))
+    elif type(g) is float and type(x) is float:
         return g
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.dtype == x.dtype and g.ndim > x.ndim > 0:
-        lead = g.ndim - x.ndim
-        if g.shape[lead:] == x.shape:  # broadcast along leading axes only (a bias): one sum
-            return g.sum(axis=tuple(range(lead)))
     shape = np.shape(x)
     if np.shape(g) == shape:
         return like(g, x)
