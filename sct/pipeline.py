@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 import libcst as cst
 
-from . import calls, emit, ir, kinks, specialize
+from . import calls, emit, ir, kinks, scope, specialize
 from .analysis import Activity, activity
 from .check import check
 from .errors import UsageError
@@ -180,7 +180,8 @@ class Linker:
 def file_names(file: SourceFile) -> set[str]:
     """Every identifier in the user's file: generated names must avoid them all."""
     if "names" not in file.cache:
-        file.cache["names"] = {n.value for n in find(file.module, cst.Name)}
+        tree = file.positions.tree  # Python's own tree, walked faster than libcst's
+        file.cache["names"] = scope.identifiers(tree) if tree is not None else {n.value for n in find(file.module, cst.Name)}
     return file.cache["names"]
 
 

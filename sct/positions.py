@@ -39,6 +39,7 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         self._indexed: set[int] = set()  # the statements whose nodes are in _owner
         self._done: set[int] = set()
         self._lines: dict[cst.CSTNode, int] | None = None  # statement -> its first line, from ast
+        self._tree: ast.Module | None | bool = False  # not parsed yet
         self._whole = False
 
     def statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
@@ -113,15 +114,21 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
                 )
         self._done.add(index)
 
+    @property
+    def tree(self) -> ast.Module | None:
+        """The file as Python's own parser reads it (None if it cannot: libcst accepts a little more)."""
+        if self._tree is False:
+            try:
+                self._tree = ast.parse(self._text)
+            except (SyntaxError, ValueError):
+                self._tree = None
+        return self._tree  # type: ignore[return-value]
+
     def _statement_lines(self) -> dict[cst.CSTNode, int]:
         """Every statement's (and decorator's) first line, from ``ast``: empty if the two parsers' statements differ."""
         if self._lines is None:
             self._lines = {}
-            try:
-                tree = ast.parse(self._text)
-            except (SyntaxError, ValueError):
-                return self._lines
-            if not _pair(self._wrapper.module.body, tree.body, self._lines):
+            if self.tree is not None and not _pair(self._wrapper.module.body, self.tree.body, self._lines):
                 self._lines = {}
         return self._lines
 

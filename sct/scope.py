@@ -19,6 +19,7 @@ resolver against libcst's on every name of a corpus of files.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import re
 from typing import Iterator
@@ -248,3 +249,45 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(children(n))
 
 
+
+
+# ---- every identifier of a file -----------------------------------------------------------------
+
+
+def identifiers(tree: ast.Module) -> set[str]:
+    """Every identifier in the file ``tree`` was parsed from: the values of libcst's ``Name`` nodes.
+
+    Read from Python's own tree, which is walked in a third of the time of
+    libcst's (tests/test_scope.py checks the two agree on a corpus).
+    """
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        kind = type(node)
+        if kind is ast.Name:
+            out.add(node.id)  # type: ignore[attr-defined]
+        elif kind is ast.Attribute:
+            out.add(node.attr)  # type: ignore[attr-defined]
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
+            out.add(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.arg:
+            out.add(node.arg)  # type: ignore[attr-defined]
+        elif kind is ast.alias:
+            out.update(node.name.split("."))  # type: ignore[attr-defined]
+            if node.asname:  # type: ignore[attr-defined]
+                out.add(node.asname)  # type: ignore[attr-defined]
+        elif kind is ast.ImportFrom and node.module:  # type: ignore[attr-defined]
+            out.update(node.module.split("."))  # type: ignore[attr-defined]
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            out.update(node.names)  # type: ignore[attr-defined]
+        elif kind is ast.Constant and type(node.value) in (bool, type(None)):  # type: ignore[attr-defined]
+            out.add(repr(node.value))  # type: ignore[attr-defined]
+        elif kind in _OPTIONAL_NAME and getattr(node, _OPTIONAL_NAME[kind]):
+            out.add(getattr(node, _OPTIONAL_NAME[kind]))
+        elif kind is ast.MatchClass:
+            out.update(node.kwd_attrs)  # type: ignore[attr-defined]
+    return out
+
+
+_OPTIONAL_NAME = {
+    ast.keyword: "arg", ast.ExceptHandler: "name", ast.MatchAs: "name", ast.MatchStar: "name", ast.MatchMapping: "rest",
+}

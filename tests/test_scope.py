@@ -182,3 +182,24 @@ def test_a_class_statement_goes_to_libcst() -> None:
     text = "class K:\n    def m(self, x):\n        return x\n"
     file = parse(text, "m.py")
     assert scope.qualified_table(file.module.body[0], scope.module_bindings(file.module, text) or {}) is None
+
+
+MATCHING = """
+match p:
+    case {"k": v, **rest}:
+        pass
+    case Point(x=a, y=0) as q:
+        pass
+    case [first, *others]:
+        pass
+global g
+f"{(w := 1)!r:>{width}}"
+"""
+
+
+@pytest.mark.parametrize("name,text", [*_corpus(), ("matching.py", MATCHING)], ids=[n for n, _ in _corpus()] + ["matching"])
+def test_identifiers_are_libcsts_names(name: str, text: str) -> None:
+    # the names generated code must avoid, read from Python's own tree
+    file = parse(text, name)
+    assert file.positions.tree is not None
+    assert scope.identifiers(file.positions.tree) == {n.value for n in nodes(file.module) if isinstance(n, cst.Name)}
