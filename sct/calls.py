@@ -68,10 +68,9 @@ class Callee:
 
 def returned_count(fs: FunctionSource) -> int:
     """How many values every ``return`` of ``fs`` gives: 0 for one value, k for a tuple of k."""
-    from .source import find
 
     first: int | None = None
-    for ret in find(fs.node.body, cst.Return):
+    for ret in fs.find(cst.Return):
         value = ret.value  # type: ignore[attr-defined]
         count = len(value.elements) if isinstance(value, cst.Tuple) else 0
         if first is None:

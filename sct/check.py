@@ -25,7 +25,7 @@ from .signature import (
     bind,
     method_key,
 )
-from .source import FunctionSource, find
+from .source import FunctionSource
 from .walk import run_visitor
 from .syntax import (
     _always_returns,
@@ -87,10 +87,10 @@ class _Checker(cst.CSTVisitor):
         self.fs = fs
         self.known_globals = known_globals
         self.resolver = resolver
-        self.defined = set(fs.params) | _assigned_names(fs.node.body)
+        self.defined = set(fs.params) | _assigned_names(fs.body_nodes())
         # lists used as stacks (`s = []`, `s.append(v)`, `v = s.pop()`) and names holding a range:
         # what generated adjoints record, so that generated code can be differentiated again
-        self.assigns: list[cst.Assign] = find(fs.node.body, cst.Assign)
+        self.assigns: list[cst.Assign] = fs.find(cst.Assign)
         self.stacks = _names_assigned(self.assigns, m.List(elements=[]))
         self.ranges: set[str] = set()
         candidates = _names_assigned(self.assigns, m.OneOf(m.Call(), m.Subscript()))
@@ -401,7 +401,7 @@ def check(fs: FunctionSource, known_globals: Iterable[str] = (), resolver: Any =
             "positional-only parameters are not supported", fs.file.location(params.posonly_params[0]), "drop the `/`"
         )
     body = fs.node.body
-    if not find(body, cst.Return):
+    if not fs.find(cst.Return):
         raise UnsupportedError(
             f"`{fs.name}` has no `return`", fs.file.location(fs.node), "return the value to differentiate"
         )

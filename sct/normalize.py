@@ -36,7 +36,6 @@ from .normalize_arrays import (
 from .signature import CONSTRUCTORS, index_value, method_key
 from .source import FunctionSource
 from .syntax import _assigned_names, aug_op_key, binary_op_key
-from .walk import find
 
 
 class _Normalizer(ArrayNormalizer):
@@ -48,7 +47,7 @@ class _Normalizer(ArrayNormalizer):
         self.result: str | None = None
         self.results: list[str] | None = None
         self.constants = _module_constants(fs) if qualify else {}
-        self.local = set(fs.params) | _assigned_names(fs.node.body)  # x.sum(): a method of a local array
+        self.local = set(fs.params) | _assigned_names(fs.body_nodes())  # x.sum(): a method of a local array
         self.ranges: set[str] = set()  # names holding a range (generated adjoints slice them)
         self.arrays = False  # set on the first NumPy operation
         self.shared: set[str] = set()  # names that may share memory with another array
@@ -57,12 +56,12 @@ class _Normalizer(ArrayNormalizer):
 
     @functools.cached_property
     def mentions_numpy(self) -> bool:  # type: ignore[override]
-        body = self.fs.node.body
-        return any(q.startswith("numpy") for node in find(body, (cst.Name, cst.Attribute)) for q in self.fs.file.qualified_names(node))
+        names = self.fs.find((cst.Name, cst.Attribute))
+        return any(q.startswith("numpy") for node in names for q in self.fs.file.qualified_names(node))
 
     @functools.cached_property
     def one_return(self) -> bool:
-        return len(find(self.fs.node.body, cst.Return)) == 1
+        return len(self.fs.find(cst.Return)) == 1
 
     def user_callee(self, node: cst.BaseExpression) -> Any:
         """The user's function or primitive that a call calls, or None."""

@@ -29,7 +29,7 @@ from libcst.metadata import (
 
 from .errors import Location, SourceError, SyntaxProblem, UsageError
 from .positions import Positions
-from .walk import children, find, nodes  # noqa: F401 - the walks, where the pipeline has always found them
+from .walk import children, find, nodes, select  # noqa: F401 - the walks, where the pipeline has always found them
 
 
 @dataclass
@@ -141,6 +141,17 @@ class FunctionSource:
 
     file: SourceFile
     node: cst.FunctionDef
+    _body_nodes: list[cst.CSTNode] | None = field(default=None, repr=False, compare=False)
+
+    def body_nodes(self) -> list[cst.CSTNode]:
+        """Every node of the function's body, parents first: walked once, read by every stage."""
+        if self._body_nodes is None:
+            self._body_nodes = list(nodes(self.node.body))
+        return self._body_nodes
+
+    def find(self, kind: type | tuple[type, ...]) -> list[Any]:
+        """The nodes of one kind in the function's body, parents first."""
+        return select(self.body_nodes(), kind)
 
     @property
     def name(self) -> str:

@@ -8,6 +8,8 @@ returns, and the shapes sct unrolls (literal tuples and lists).
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import libcst as cst
 import libcst.matchers as m
 
@@ -55,10 +57,10 @@ def _names_assigned(assigns: list[cst.Assign], value: m.BaseMatcherNode) -> set[
 _BINDERS = frozenset({cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For})
 
 
-def _assigned_names(body: cst.BaseSuite) -> set[str]:
-    """Every name under an assignment's or a ``for``'s target (``a[i] = v`` counts ``a`` and ``i``)."""
+def _assigned_names(body: Iterable[cst.CSTNode]) -> set[str]:
+    """Every name under an assignment's or a ``for``'s target (``a[i] = v`` counts ``a`` and ``i``), among ``body``'s nodes."""
     found: set[str] = set()
-    for node in nodes(body):
+    for node in body:
         if type(node) in _BINDERS:  # exact types: isinstance on libcst's ABCs is slow
             found.update(n.value for n in nodes(node.target) if type(n) is cst.Name)  # type: ignore[attr-defined]
     return found

@@ -9,7 +9,7 @@ here changes a tree.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import libcst as cst
 
@@ -52,10 +52,15 @@ def nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def find(node: cst.CSTNode, kind: type | tuple[type, ...]) -> list[Any]:
     """The nodes of one kind under ``node``, parents before children."""
+    return select(nodes(node), kind)
+
+
+def select(candidates: Iterable[cst.CSTNode], kind: type | tuple[type, ...]) -> list[Any]:
+    """The nodes of one kind among ``candidates``, in their order."""
     exact = _exact(kind)
     if exact is not None:  # concrete node types: a set lookup, not isinstance on libcst's ABCs
-        return [n for n in nodes(node) if type(n) in exact]
-    return [n for n in nodes(node) if isinstance(n, kind)]
+        return [n for n in candidates if type(n) in exact]
+    return [n for n in candidates if isinstance(n, kind)]
 
 
 _EXACT: dict[Any, frozenset[type] | None] = {}
