@@ -77,9 +77,19 @@ def measure_one(name: str, wrt: tuple[str, ...] | None, cache_dir: str) -> dict[
 
 
 def measure(samples: int, names: list[str] | None = None) -> dict[str, Any]:
-    """Median over ``samples`` fresh processes of each function's transform times."""
+    """Median over ``samples`` fresh processes of each function's transform times.
+
+    sct's bytecode is compiled first, as any install leaves it: with
+    ``PYTHONDONTWRITEBYTECODE`` set and a module edited since its ``.pyc``,
+    every child would otherwise compile that module from source, and the
+    measurement would be of the compiler (a few ms per module).
+    """
+    import compileall
     import tempfile
 
+    import sct
+
+    compileall.compile_dir(str(Path(sct.__file__).resolve().parent), quiet=1)
     results: dict[str, Any] = {}
     for name, wrt in registry.TRANSFORMS.items():
         if names is not None and name not in names:
