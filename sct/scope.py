@@ -30,6 +30,7 @@ from libcst.helpers import get_full_name_for_node
 from .walk import children
 
 Table = dict[cst.CSTNode, frozenset[str]]
+Bindings = dict[str, tuple[tuple[int, str], ...]]  # name -> (top-level statement index, qualified name), per binding
 
 _BUILTINS = frozenset(dir(builtins))
 
@@ -50,21 +51,26 @@ class _Unmodelled(Exception):
     """Something only libcst's full scope analysis resolves."""
 
 
-def module_bindings(module: cst.Module, text: str) -> dict[str, frozenset[str]] | None:
-    """The module scope: each name bound at the top level -> what it may refer to (None: ask libcst)."""
+def module_bindings(module: cst.Module, text: str) -> Bindings | None:
+    """The module scope: each name bound at the top level -> what it may refer to, and where (None: ask libcst)."""
     if _FILE_WIDE.search(text):
         return None
-    found: dict[str, set[str]] = {}
+    found: dict[str, set[tuple[int, str]]] = {}
     try:
-        for stmt in module.body:
-            _bind_statement(stmt, found)
+        for index, stmt in enumerate(module.body):
+            _bind_statement(stmt, _Binder(found, index))
     except _Unmodelled:
         return None
-    return {name: frozenset(qs) for name, qs in found.items()}
+    return {name: tuple(sorted(qs)) for name, qs in found.items()}
 
 
-def qualified_table(stmt: cst.CSTNode, module: dict[str, frozenset[str]]) -> Table | None:
-    """The qualified names of the names in ``stmt``, a top-level statement (None: ask libcst)."""
+def qualified_table(stmt: cst.CSTNode, index: int, module: Bindings) -> Table | None:
+    """The qualified names of the names in ``stmt``, the top-level statement ``index`` (None: ask libcst).
+
+    A function's body runs after the whole module has: it sees every binding.
+    Its decorators, defaults and annotations, and a module-level statement,
+    run in order: they see the bindings of the statements before theirs.
+    """
     table: Table = {}
     try:
         if isinstance(stmt, cst.FunctionDef):
@@ -74,23 +80,36 @@ def qualified_table(stmt: cst.CSTNode, module: dict[str, frozenset[str]]) -> Tab
             ):
                 raise _Unmodelled  # a string annotation names a type: only libcst reads it
             for d in stmt.decorators:
-                _resolve(d.decorator, module, None, "", table)
-                if d.decorator in table:
-                    table[d] = table[d.decorator]
-            table[stmt] = table[stmt.name] = module.get(stmt.name.value, frozenset({stmt.name.value}))
+                _resolve(d.decorator, _Scope(module, index), table)
+                full = get_full_name_for_node(d.decorator)
+                named = _Scope(module, None).lookup(full) if full is not None else frozenset()
+                if named:  # libcst names the decorator node by every binding, wherever it is
+                    table[d] = named
+            own = frozenset(q for _, q in module.get(stmt.name.value, ())) or frozenset({stmt.name.value})
+            table[stmt] = table[stmt.name] = own
             for param in _params(stmt.params):
                 table[param.name] = frozenset({f"{stmt.name.value}.<locals>.{param.name.value}"})
                 for part in (param.default, param.annotation):
                     if part is not None:
-                        _resolve(part, module, None, "", table)
+                        _resolve(part, _Scope(module, index), table)
             if stmt.returns is not None:
-                _resolve(stmt.returns, module, None, "", table)
-            _resolve(stmt.body, module, local, stmt.name.value, table)
+                _resolve(stmt.returns, _Scope(module, index), table)
+            _resolve(stmt.body, _Scope(module, None, local, stmt.name.value), table)
         elif isinstance(stmt, cst.SimpleStatementLine):
-            if any(type(n) in _NESTED and type(n) not in (cst.Import, cst.ImportFrom) for n in _walk(stmt)):
+            inside = list(_walk(stmt))
+            if any(type(n) in _NESTED and type(n) not in (cst.Import, cst.ImportFrom) for n in inside):
                 raise _Unmodelled
-            if not any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body):
-                _resolve(stmt, module, None, "", table)
+            bound: dict[str, set[tuple[int, str]]] = {}
+            for small in stmt.body:
+                _bind_small(small, _Binder(bound, index))
+            targets = _bound_names(stmt)
+            if any(type(n) is cst.Name and n.value in bound for n in inside if n not in targets):
+                raise _Unmodelled  # it reads a name it binds (`y = y + 1`, `a = 1; b = a`): libcst orders those
+            for small in stmt.body:
+                if type(small) not in (cst.Import, cst.ImportFrom):  # an import's own names refer to nothing
+                    _resolve(small, _Scope(module, index), table)
+            for target in _bound_names(stmt, imports=False):  # a target names what it binds, and what came before
+                table[target] = _Scope(module, index + 1).lookup(target.value)  # type: ignore[attr-defined]
         else:
             return None
     except _Unmodelled:
@@ -101,13 +120,23 @@ def qualified_table(stmt: cst.CSTNode, module: dict[str, frozenset[str]]) -> Tab
 # ---- the module scope ---------------------------------------------------------------------------
 
 
-def _bind_statement(stmt: cst.CSTNode, found: dict[str, set[str]]) -> None:
+class _Binder:
+    """Collects the bindings of one top-level statement (and what it holds) into a name -> bindings map."""
+
+    def __init__(self, found: dict[str, set[tuple[int, str]]], index: int):
+        self.found, self.index = found, index
+
+    def add(self, name: str, qualified: str) -> None:
+        self.found.setdefault(name, set()).add((self.index, qualified))
+
+
+def _bind_statement(stmt: cst.CSTNode, found: _Binder) -> None:
     """Add the names ``stmt`` binds in the module scope (compound statements' bodies included)."""
     if isinstance(stmt, cst.SimpleStatementLine):
         for small in stmt.body:
             _bind_small(small, found)
     elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-        _add(found, stmt.name.value, stmt.name.value)
+        found.add(stmt.name.value, stmt.name.value)
     elif isinstance(stmt, (cst.If, cst.Else, cst.While, cst.For, cst.Try, cst.ExceptHandler, cst.Finally, cst.With)):
         bound: list[cst.CSTNode] = []
         if isinstance(stmt, cst.For):
@@ -118,7 +147,7 @@ def _bind_statement(stmt: cst.CSTNode, found: dict[str, set[str]]) -> None:
             bound.append(stmt.name.name)
         for target in bound:
             for name in _target_names(target):
-                _add(found, name, name)
+                found.add(name, name)
         if isinstance(stmt.body, cst.SimpleStatementSuite):  # `if x: a = 1` on one line
             for small in stmt.body.body:
                 _bind_small(small, found)
@@ -132,16 +161,16 @@ def _bind_statement(stmt: cst.CSTNode, found: dict[str, set[str]]) -> None:
         raise _Unmodelled
 
 
-def _bind_small(small: cst.BaseSmallStatement, found: dict[str, set[str]]) -> None:
+def _bind_small(small: cst.BaseSmallStatement, found: _Binder) -> None:
     if isinstance(small, cst.Import):
         for alias in small.names:
             dotted = get_full_name_for_node(alias.name) or ""
             if alias.asname is not None:
-                _add(found, alias.asname.name.value, dotted)  # type: ignore[attr-defined]
+                found.add(alias.asname.name.value, dotted)  # type: ignore[attr-defined]
             elif "." in dotted:
                 raise _Unmodelled  # `import a.b` binds `a` to a package only libcst models
             else:
-                _add(found, dotted, dotted)
+                found.add(dotted, dotted)
     elif isinstance(small, cst.ImportFrom):
         if isinstance(small.names, cst.ImportStar):
             raise _Unmodelled
@@ -151,20 +180,16 @@ def _bind_small(small: cst.BaseSmallStatement, found: dict[str, set[str]]) -> No
         for alias in small.names:
             name = get_full_name_for_node(alias.name) or ""
             local = alias.asname.name.value if alias.asname is not None else name  # type: ignore[attr-defined]
-            _add(found, local, prefix + name)
+            found.add(local, prefix + name)
     elif isinstance(small, cst.Assign):
         for target in small.targets:
             for name in _target_names(target.target):
-                _add(found, name, name)
+                found.add(name, name)
     elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
         for name in _target_names(small.target):
-            _add(found, name, name)
+            found.add(name, name)
     elif isinstance(small, (cst.Global, cst.Nonlocal, cst.Del)):
         raise _Unmodelled
-
-
-def _add(found: dict[str, set[str]], name: str, qualified: str) -> None:
-    found.setdefault(name, set()).add(qualified)
 
 
 def _target_names(target: cst.CSTNode) -> list[str]:
@@ -206,10 +231,34 @@ def _function_locals(fn: cst.FunctionDef) -> frozenset[str]:
 # ---- resolving ----------------------------------------------------------------------------------
 
 
-def _resolve(
-    node: cst.CSTNode, module: dict[str, frozenset[str]], local: frozenset[str] | None, function: str, table: Table
-) -> None:
-    """Record every name read or bound under ``node``; ``local`` is None in the module scope."""
+class _Scope:
+    """Where names are looked up: a function's locals (when in its body), then the module's, then builtins.
+
+    ``before``: the index of the top-level statement being run at import
+    time (only earlier statements' bindings exist yet), None in a body.
+    """
+
+    def __init__(self, module: Bindings, before: int | None, local: frozenset[str] = frozenset(), function: str = ""):
+        self.module, self.before, self.local, self.function = module, before, local, function
+
+    def lookup(self, full: str) -> frozenset[str]:
+        root, _, rest = full.partition(".")
+        suffix = f".{rest}" if rest else ""
+        if root in self.local:
+            return frozenset({f"{self.function}.<locals>.{full}"})
+        bindings = self.module.get(root, ())
+        seen = [q for i, q in bindings if self.before is None or i < self.before]
+        if seen:
+            return frozenset(q + suffix for q in seen)
+        if root in _BUILTINS:
+            if bindings:
+                raise _Unmodelled  # a builtin's name the module binds later
+            return frozenset({f"builtins.{root}"})  # libcst's spelling: `type(x).__name__` -> builtins.type
+        return frozenset()
+
+
+def _resolve(node: cst.CSTNode, scope: _Scope, table: Table) -> None:
+    """Record what every name read or bound under ``node`` refers to, looked up in ``scope``."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -217,7 +266,7 @@ def _resolve(
         if kind in _NAMES:
             full = get_full_name_for_node(n)
             if full is not None:
-                found = _lookup(full, module, local, function)
+                found = scope.lookup(full)
                 if found:
                     table[n] = found
             if kind is cst.Attribute:
@@ -229,16 +278,18 @@ def _resolve(
         stack.extend(children(n))
 
 
-def _lookup(full: str, module: dict[str, frozenset[str]], local: frozenset[str] | None, function: str) -> frozenset[str]:
-    root, _, rest = full.partition(".")
-    suffix = f".{rest}" if rest else ""
-    if local is not None and root in local:
-        return frozenset({f"{function}.<locals>.{full}"})
-    if root in module:
-        return frozenset(q + suffix for q in module[root])
-    if root in _BUILTINS:
-        return frozenset({f"builtins.{root}"})  # libcst's spelling: `max`, `type(x).__name__` -> builtins.max, builtins.type
-    return frozenset()
+def _bound_names(stmt: cst.SimpleStatementLine, imports: bool = True) -> set[cst.CSTNode]:
+    """The Name nodes a module-level line binds: assignment targets, and import aliases unless not ``imports``."""
+    out: set[cst.CSTNode] = set()
+    for small in stmt.body:
+        kind = type(small)
+        if kind is cst.AugAssign:
+            raise _Unmodelled  # it reads what it binds
+        targets = [t.target for t in small.targets] if kind is cst.Assign else [small.target] if kind is cst.AnnAssign else []  # type: ignore[attr-defined]
+        if kind in (cst.Import, cst.ImportFrom) and imports:
+            targets = [small]
+        out.update(n for t in targets for n in _walk(t) if type(n) is cst.Name)
+    return out
 
 
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

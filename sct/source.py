@@ -98,7 +98,8 @@ class SourceFile:
             self.cache["bindings"] = scope.module_bindings(self.module, self.text)
         ours = None
         if stmt is not None and self.cache["bindings"] is not None:
-            ours = scope.qualified_table(stmt, self.cache["bindings"])
+            index = next(i for i, s in enumerate(self.module.body) if s is stmt)
+            ours = scope.qualified_table(stmt, index, self.cache["bindings"])
         if ours is not None:
             self.cache[key] = ours, True
         elif stmt is None or _GLOBAL.search(self.text):
