@@ -359,12 +359,12 @@ linear("numpy.expand_dims", "x", "axis=None", ["numpy.expand_dims({d}, {axis})"]
 linear("getitem", "x", "index=None", ["{d}[{index}]"], ["sct.arrays.getitem_vjp({g}, {x}, {index})"])
 for _n in range(1, 9):  # joins of one to eight arrays
     _ops = [f"a{i}" for i in range(_n)]
-    _all = ", ".join("{" + o + "}" for o in _ops)
+    _all, _one = ", ".join("{" + o + "}" for o in _ops), "," if _n == 1 else ""  # (a,) is a tuple; (a, b,) black explodes
     for _join in ("concatenate", "stack"):
         linear(
             f"numpy.{_join}", " ".join(_ops), "axis=0",
-            [f"numpy.{_join}(({', '.join('{d}' if j == i else 'numpy.zeros_like({' + o + '})' for j, o in enumerate(_ops))},), axis={{axis}})" for i in range(_n)],
-            [f"sct.arrays.concatenate_vjp({{g}}, {i}, ({_all},), axis={{axis}})" if _join == "concatenate"
+            [f"numpy.{_join}(({', '.join('{d}' if j == i else 'numpy.zeros_like({' + o + '})' for j, o in enumerate(_ops))}{_one}), axis={{axis}})" for i in range(_n)],
+            [f"sct.arrays.concatenate_vjp({{g}}, {i}, ({_all}{_one}), axis={{axis}})" if _join == "concatenate"
              else f"sct.arrays.stack_vjp({{g}}, {i}, axis={{axis}})" for i in range(_n)],
         )
 

@@ -105,3 +105,14 @@ def test_static_arguments_are_written_as_in_the_source(load, call: str) -> None:
         assert static in body, (static, text)
         assert "((" not in body.replace("((x", "")
     check_array_derivatives(f.fn, f.tangent, f.adjoint, (np.arange(6.0).reshape(2, 3) / 7,), (0,))
+
+
+@pytest.mark.parametrize("join,operands", [("concatenate", "(a, b)"), ("concatenate", "(a,)"), ("stack", "(a, b)")])
+def test_a_join_is_written_on_one_line(load, join: str, operands: str) -> None:
+    # a join's operands are a plain tuple in generated code (a trailing comma made black put each on its own line)
+    f = load(f"import numpy as np\n\n\ndef f(a, b):\n    c = np.{join}({operands})\n    return np.sum(c * c * b[0])\n")
+    for text in (f.tangent_source, f.adjoint_source):
+        lines = [line.strip() for line in text.splitlines()]
+        assert not any(line in ("a,", "b,", "a_dot,", "b_dot,") for line in lines), text  # one operand a line
+    a, b = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25, -0.75])
+    check_array_derivatives(f.fn, f.tangent, f.adjoint, (a, b), (0, 1))
