@@ -27,6 +27,7 @@ from libcst.metadata import (
     QualifiedNameProvider,
 )
 
+from . import scope
 from .errors import Location, SourceError, SyntaxProblem, UsageError
 from .positions import Positions
 from .walk import children, find, nodes, select  # noqa: F401 - the walks, where the pipeline has always found them
@@ -89,8 +90,6 @@ class SourceFile:
         statement binds globals from inside a body: then the whole file is
         analysed, as is a node that no top-level statement holds.
         """
-        from . import scope
-
         key = ("qualified names", None if stmt is None else id(stmt))
         if key in self.cache:
             return self.cache[key]
