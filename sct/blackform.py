@@ -18,8 +18,6 @@ import keyword
 import os
 import re
 
-import black
-
 from .errors import InternalError
 
 
@@ -32,6 +30,8 @@ def fmt(source: str) -> str:
 
 
 def _black(source: str) -> str:
+    import black  # when first needed: most generated text never is, and importing black costs ~80 ms
+
     try:
         return black.format_str(source, mode=black.Mode())
     except black.InvalidInput as exc:  # pragma: no cover - a bug in sct
@@ -41,7 +41,7 @@ def _black(source: str) -> str:
 # ---- black's text without black (see the module docstring) ------------------------------------
 
 VERIFY_FORMAT = os.environ.get("SCT_VERIFY_FORMAT") == "1"  # read once
-_LINE_LENGTH = black.Mode().line_length
+_LINE_LENGTH = 88  # black's default, black.Mode().line_length (tests/test_blackform.py checks it)
 _TOKEN = re.compile(r"( *)(?:([A-Za-z_]\w*)|(\d[\w.]*(?:(?<=e)[-+]\w+)?)|(\*\*|//|[=!<>+\-*/]=|[-+*/%@<>=()\[\],.:]))", re.ASCII)
 _NUMBER = re.compile(r"(?:0|[1-9][0-9_]*)(?:\.[0-9][0-9_]*)?(?:e-?[0-9]+)?j?")  # black rewrites 1E5, 1., 0xff, 1e+5
 _KEYWORDS = frozenset("and as break continue def elif else for from if import in is not or pass return while".split())

@@ -177,3 +177,7 @@ def test_black_form_is_black(source: str) -> None:
         assume(False)  # emit writes Python: black_form need not tell what is not
     answer = blackform.black_form(source)
     assert answer is None or answer == black.format_str(source, mode=black.Mode())
+
+
+def test_the_line_length_is_blacks() -> None:
+    assert blackform._LINE_LENGTH == black.Mode().line_length
