@@ -22,12 +22,11 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from typing import Iterator
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from .walk import children
+from .walk import children, nodes
 
 Table = dict[cst.CSTNode, frozenset[str]]
 Bindings = dict[str, tuple[tuple[int, str], ...]]  # name -> (top-level statement index, qualified name), per binding
@@ -75,8 +74,8 @@ def qualified_table(stmt: cst.CSTNode, index: int, module: Bindings) -> Table | 
     try:
         if isinstance(stmt, cst.FunctionDef):
             local = _function_locals(stmt)
-            if any(type(n) in _STRINGS for n in _walk(stmt.params)) or (
-                stmt.returns is not None and any(type(n) in _STRINGS for n in _walk(stmt.returns))
+            if any(type(n) in _STRINGS for n in nodes(stmt.params)) or (
+                stmt.returns is not None and any(type(n) in _STRINGS for n in nodes(stmt.returns))
             ):
                 raise _Unmodelled  # a string annotation names a type: only libcst reads it
             for d in stmt.decorators:
@@ -96,7 +95,7 @@ def qualified_table(stmt: cst.CSTNode, index: int, module: Bindings) -> Table | 
                 _resolve(stmt.returns, _Scope(module, index), table)
             _resolve(stmt.body, _Scope(module, None, local, stmt.name.value), table)
         elif isinstance(stmt, cst.SimpleStatementLine):
-            inside = list(_walk(stmt))
+            inside = list(nodes(stmt))
             if any(type(n) in _NESTED and type(n) not in (cst.Import, cst.ImportFrom) for n in inside):
                 raise _Unmodelled
             bound: dict[str, set[tuple[int, str]]] = {}
@@ -215,7 +214,7 @@ def _params(params: cst.Parameters) -> list[cst.Param]:
 def _function_locals(fn: cst.FunctionDef) -> frozenset[str]:
     """Parameters and every name the body binds (Python's rule: bound anywhere means local everywhere)."""
     names = {p.name.value for p in _params(fn.params)}
-    for node in _walk(fn.body):
+    for node in nodes(fn.body):
         kind = type(node)
         if kind in _NESTED:
             raise _Unmodelled
@@ -285,19 +284,16 @@ def _bound_names(stmt: cst.SimpleStatementLine, imports: bool = True) -> set[cst
         kind = type(small)
         if kind is cst.AugAssign:
             raise _Unmodelled  # it reads what it binds
-        targets = [t.target for t in small.targets] if kind is cst.Assign else [small.target] if kind is cst.AnnAssign else []  # type: ignore[attr-defined]
-        if kind in (cst.Import, cst.ImportFrom) and imports:
+        targets: list[cst.CSTNode] = []
+        if kind is cst.Assign:
+            targets = [t.target for t in small.targets]  # type: ignore[attr-defined]
+        elif kind is cst.AnnAssign:
+            targets = [small.target]  # type: ignore[attr-defined]
+        elif kind in (cst.Import, cst.ImportFrom) and imports:
             targets = [small]
-        out.update(n for t in targets for n in _walk(t) if type(n) is cst.Name)
+        out.update(n for t in targets for n in nodes(t) if type(n) is cst.Name)
     return out
 
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(children(n))
 
 
 
