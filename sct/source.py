@@ -269,7 +269,7 @@ def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
         starts = [file.line(d) for d in node.decorators]
         starts.append(file.line(node))
         if first in starts:
-            if node in top_level:
+            if any(node is s for s in top_level):
                 file.positions.index(node)
             return FunctionSource(file, node)
     raise SourceError(
