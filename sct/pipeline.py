@@ -180,7 +180,7 @@ class Linker:
 def file_names(file: SourceFile) -> set[str]:
     """Every identifier in the user's file: generated names must avoid them all."""
     if "names" not in file.cache:
-        tree = file.positions.tree  # Python's own tree, walked faster than libcst's
+        tree = file.tree  # Python's own tree, walked faster than libcst's
         file.cache["names"] = scope.identifiers(tree) if tree is not None else {n.value for n in find(file.module, cst.Name)}
     return file.cache["names"]
 

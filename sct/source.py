@@ -28,8 +28,9 @@ from libcst.metadata import (
 )
 
 from . import scope
-from .errors import Location, SourceError, SyntaxProblem, UsageError
+from .errors import InternalError, Location, SourceError, SyntaxProblem, UsageError
 from .positions import Positions
+from .skeleton import skeleton
 from .walk import children, find, nodes, select  # noqa: F401 - the walks, where the pipeline has always found them
 
 
@@ -43,6 +44,39 @@ class SourceFile:
     positions: Positions = field(repr=False)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # what is computed once per file
     _parents: Any = field(default=None, repr=False)
+    cut: frozenset[int] = frozenset()  # the def/class lines whose bodies were left out (sct.skeleton)
+
+    def whole(self) -> None:
+        """Parse the bodies :mod:`sct.skeleton` left out, keeping every node handed out so far.
+
+        The statements parsed whole before keep their nodes (a FunctionSource
+        holds them); each must have the text the full parse gives it.
+        """
+        if not self.cut:
+            return
+        full = cst.parse_module(self.text)
+        if len(full.body) != len(self.module.body):
+            raise InternalError(f"sct.skeleton: {self.filename} has {len(full.body)} statements, its skeleton {len(self.module.body)}")
+        body = []
+        for mine, theirs in zip(self.module.body, full.body):
+            if isinstance(mine, (cst.FunctionDef, cst.ClassDef)) and self.line(mine) in self.cut:
+                body.append(theirs)
+            elif self.module.code_for_node(mine) == full.code_for_node(theirs):
+                body.append(mine)
+            else:
+                raise InternalError(f"sct.skeleton changed a statement of {self.filename} at line {self.line(mine)}")
+        self.wrapper = MetadataWrapper(full.with_changes(body=body), unsafe_skip_copy=True)
+        self.positions = Positions(self.wrapper, self.text)
+        self.cache = {k: v for k, v in self.cache.items() if k in ("names", "lines", "tree", "global")}
+        self._parents = None
+        self.cut = frozenset()
+
+    @property
+    def tree(self) -> ast.Module | None:
+        """The file as Python's own parser reads it (None if it cannot)."""
+        if "tree" not in self.cache:
+            self.cache["tree"] = self.positions.tree if not self.cut else _ast(self.text)
+        return self.cache["tree"]
 
     @property
     def module(self) -> cst.Module:
@@ -128,6 +162,7 @@ class SourceFile:
         return self.cache[key].get(node, self.module if node is stmt else None)
 
     def top_level_functions(self) -> dict[str, cst.FunctionDef]:
+        self.whole()  # their bodies are read
         return {
             stmt.name.value: stmt
             for stmt in self.module.body
@@ -162,8 +197,26 @@ class FunctionSource:
         return [p.name.value for p in self.node.params.params]
 
 
-def parse(text: str, filename: str) -> SourceFile:
-    """Parse ``text``; a syntax error becomes a located :class:`SyntaxProblem`."""
+def parse(text: str, filename: str, keep: int | None = None) -> SourceFile:
+    """Parse ``text``; a syntax error becomes a located :class:`SyntaxProblem`.
+
+    With ``keep`` (a line), only the top-level statement holding it is parsed
+    whole, and the bodies of the other functions and classes when first read
+    (:mod:`sct.skeleton`).
+    """
+    if keep is not None:
+        tree = _ast(text)
+        cut = skeleton(text, tree, keep) if tree is not None else None
+        if cut is not None:
+            try:
+                module = cst.parse_module(cut[0])
+            except cst.ParserSyntaxError:  # pragma: no cover - a skeleton of valid Python is valid
+                pass
+            else:
+                wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+                file = SourceFile(filename, text, wrapper, Positions(wrapper, cut[0]), cut=cut[1])
+                file.cache["tree"] = tree
+                return file
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -191,8 +244,8 @@ def parse(text: str, filename: str) -> SourceFile:
     return SourceFile(filename, text, wrapper, Positions(wrapper, text))
 
 
-def read_file(path: str | Path) -> SourceFile:
-    """Read and parse a file without importing it."""
+def read_file(path: str | Path, keep: int | None = None) -> SourceFile:
+    """Read and parse a file without importing it (``keep``: see :func:`parse`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -202,7 +255,14 @@ def read_file(path: str | Path) -> SourceFile:
         raise SourceError(f"{path} is a directory, not a Python file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read {path}: {exc}") from None
-    return parse(text, str(path))
+    return parse(text, str(path), keep)
+
+
+def _ast(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
 
 
 def select_functions(file: SourceFile, names: list[str] | None) -> list[FunctionSource]:
@@ -247,7 +307,7 @@ def for_callable(fn: Callable[..., Any]) -> FunctionSource:
     key = (filename, Path(filename).stat().st_mtime)
     file = _SOURCE_CACHE.get(key)
     if file is None:
-        file = _SOURCE_CACHE[key] = read_file(filename)
+        file = _SOURCE_CACHE[key] = read_file(filename, keep=code.co_firstlineno)
     if name == "<lambda>":
         raise SourceError(
             "a lambda cannot be differentiated", hint="define the function with `def`"
@@ -269,9 +329,15 @@ def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
         starts = [file.line(d) for d in node.decorators]
         starts.append(file.line(node))
         if first in starts:
+            if file.line(node) in file.cut and any(node is s for s in top_level):
+                file.whole()  # a body the skeleton left out
+                return _find_def(file, name, first)
             if any(node is s for s in top_level):
                 file.positions.index(node)
             return FunctionSource(file, node)
+    if file.cut:  # nested in a body the skeleton left out
+        file.whole()
+        return _find_def(file, name, first)
     raise SourceError(
         f"cannot find the definition of {name!r} at line {first} of {file.filename}",
         hint="the file changed since it was imported; re-import it",
