@@ -26,6 +26,7 @@ from . import ir, rules
 from .check import callee_key
 from .errors import InternalError
 from .names import Namer
+from .normalize_blocks import BlockNormalizer, unpack_error
 from .normalize_arrays import (
     ArrayNormalizer,
     Operation,
@@ -38,7 +39,7 @@ from .source import FunctionSource
 from .syntax import _assigned_names, aug_op_key, binary_op_key
 
 
-class _Normalizer(ArrayNormalizer):
+class _Normalizer(BlockNormalizer, ArrayNormalizer):
     def __init__(self, fs: FunctionSource, namer: Namer, resolver: Any = None, qualify: bool = False):
         self.fs = fs
         self.namer = namer
@@ -302,7 +303,7 @@ class _Normalizer(ArrayNormalizer):
                     out.append(ir.Assign(name, cst.Name(s), None, (cst.Name(s),), origin))
             return
         if not isinstance(value, (cst.Tuple, cst.List)) or len(value.elements) != len(names):
-            raise _unpack_error(self.fs, value, len(names))
+            raise unpack_error(self.fs, value, len(names))
         # Evaluate every right-hand side first, as Python does, then copy.
         atoms = [self.atom(e.value, out, origin) for e in value.elements]
         staged = []
@@ -343,76 +344,12 @@ class _Normalizer(ArrayNormalizer):
         self.assign(self.result, value, out, origin)
         out.append(ir.Return(cst.Name(self.result), origin))
 
-    def body(self, block: cst.BaseSuite) -> list[ir.Stmt]:
-        out: list[ir.Stmt] = []
-        statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
-        for stmt in statements:
-            if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                for small in stmt.body:
-                    self.small(small, self.origin(small), out)
-            elif isinstance(stmt, cst.If):
-                out.append(self.if_(stmt))
-            elif isinstance(stmt, cst.While):
-                out.append(ir.While(self.condition(stmt.test), self.body(stmt.body), self.origin(stmt)))
-            elif isinstance(stmt, cst.For):
-                self.for_(stmt, out)
-            else:
-                raise InternalError(f"normalize: unexpected compound statement {type(stmt).__name__}")
-        return out
-
-    def if_(self, node: cst.If) -> ir.If:
-        orelse: list[ir.Stmt] = []
-        if isinstance(node.orelse, cst.If):  # elif
-            orelse = [self.if_(node.orelse)]
-        elif node.orelse is not None:
-            orelse = self.body(node.orelse.body)
-        return ir.If(self.condition(node.test), self.body(node.body), orelse, self.origin(node))
-
-    def for_(self, node: cst.For, out: list[ir.Stmt]) -> None:
-        origin = self.origin(node)
-        it = node.iter
-        if isinstance(node.target, cst.Name) and not (
-            isinstance(it, (cst.Tuple, cst.List))
-        ) and not self._is_call(it, ("builtins.enumerate", "builtins.zip")):
-            out.append(ir.For(node.target.value, _bare(it), self.body(node.body), origin))
-            return
-        # A loop over a literal sequence (or enumerate / zip of literals) is unrolled:
-        # each element is assigned to the loop variable, then the body follows.
-        for values in self._unrolled(it):
-            targets = [node.target] if isinstance(node.target, cst.Name) else [e.value for e in node.target.elements]  # type: ignore[attr-defined]
-            if len(targets) != len(values):
-                raise _unpack_error(self.fs, node.target, len(values))
-            for target, value in zip(targets, values):
-                self.assign_to(target, value, out, origin)
-            out.extend(self.body(node.body))
-
-    def _is_call(self, node: cst.BaseExpression, names: tuple[str, ...]) -> bool:
-        return isinstance(node, cst.Call) and bool(self.fs.file.qualified_names(node.func) & set(names))
-
-    def _unrolled(self, it: cst.BaseExpression) -> list[list[cst.BaseExpression]]:
-        if isinstance(it, (cst.Tuple, cst.List)):
-            return [[e.value] for e in it.elements]
-        sequences = [[e.value for e in a.value.elements] for a in it.args]  # type: ignore[attr-defined]
-        if self._is_call(it, ("builtins.enumerate",)):
-            return [[cst.Integer(str(i)), v] for i, v in enumerate(sequences[0])]
-        return [list(vs) for vs in zip(*sequences)]
-
 
 def _is_range(node: cst.BaseExpression, n: "_Normalizer") -> bool:
     """``range(...)``, or a slice of a name holding one."""
     if n._is_call(node, ("builtins.range",)):
         return True
     return isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in n.ranges
-
-
-def _unpack_error(fs: FunctionSource, value: cst.BaseExpression, n: int) -> Exception:
-    from .errors import UnsupportedError
-
-    return UnsupportedError(
-        f"unpacking into {n} names needs a tuple of {n} values on the right",
-        fs.file.location(value),
-        "write `a, b = x, y` or assign each name separately",
-    )
 
 
 def constant_assignments(module: cst.Module) -> list[tuple[str, cst.Assign]]:
