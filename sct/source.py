@@ -4,9 +4,11 @@ Contract: sct never runs the code it reads. :func:`read_file` parses a file
 with libcst; :func:`for_callable` finds a live function's definition in the
 file it came from (through ``inspect``), so that both the CLI and the
 decorator hand the same thing to the pipeline: a :class:`FunctionSource`, the
-``FunctionDef`` node inside its whole parsed module. Every later error is
-located against that module, so line numbers are the user's file's, never
-counted from a snippet.
+``FunctionDef`` node inside its parsed module. Every later error is located
+against that module, so line numbers are the user's file's, never counted
+from a snippet. The decorator's file is parsed as a skeleton (the other
+definitions' bodies left out, :mod:`sct.skeleton`) until something outside
+the function is read; then :meth:`SourceFile.whole` parses the rest.
 """
 
 from __future__ import annotations
