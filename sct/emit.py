@@ -170,86 +170,88 @@ def _tuple(node: E.Expr, target: bool = False) -> E.Expr:
     return node.with_changes(elements=items, **({"lpar": [], "rpar": []} if target else {}))
 
 
-# libcst nodes are immutable: one of each whitespace node serves every statement (each costs a validation)
-_SPACE, _NOTHING, _NEWLINE = cst.SimpleWhitespace(" "), cst.SimpleWhitespace(""), cst.Newline()
-_LINE_END = cst.TrailingWhitespace(whitespace=_NOTHING, newline=_NEWLINE)
-_ADD, _SUBTRACT = cst.AddAssign(_SPACE, _SPACE), cst.SubtractAssign(_SPACE, _SPACE)
-
-
-def _comment(text: str) -> cst.EmptyLine:
-    return cst.EmptyLine(whitespace=_NOTHING, comment=cst.Comment(text), newline=_NEWLINE)
-
-
-def _target(node: E.Expr) -> cst.AssignTarget:
-    return cst.AssignTarget(node, whitespace_before_equal=_SPACE, whitespace_after_equal=_SPACE)
-
-
-def _comment_lines(origin: ir.Origin, last: list[ir.Origin | None]) -> list[cst.EmptyLine]:
+def _comment_lines(origin: ir.Origin, last: list[ir.Origin | None]) -> list[str]:
     if origin == last[0]:
         return []
     last[0] = origin
     if origin.line == 0 and not origin.text:
         return []  # no provenance: a statement of sct's own
-    return [_comment(origin.comment())]
+    return [origin.comment()]
 
 
-def _stmts(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir.Origin | None]) -> list[cst.BaseStatement]:
-    out: list[cst.BaseStatement] = []
-    notes: list[cst.EmptyLine] = []
-    block = lambda b: cst.IndentedBlock(_stmts(b, imports, local, last) or [cst.SimpleStatementLine([cst.Pass()])])  # noqa: E731
+def _lines(body: list[ir.Stmt], imports: Imports, local: set[str], last: list[ir.Origin | None], depth: int, out: list[str]) -> None:
+    """Append the source lines of ``body`` at indentation ``depth`` to ``out``.
+
+    Statements are written as text (libcst's own code generation of a whole
+    function cost as much as everything else emit does); each expression is
+    libcst's text of the spelled node. The text goes to black's form after.
+    """
+    pad = "    " * depth
+    notes: list[str] = []
+
+    def s(e: E.Expr) -> str:
+        return E.code(_spell(e, imports, local))
+
+    def block(stmts: list[ir.Stmt]) -> None:
+        size = len(out)
+        _lines(stmts, imports, local, last, depth + 1, out)
+        if len(out) == size:
+            out.append(pad + "    pass")
+
     for stmt in body:
         if isinstance(stmt, ir.Comment):
-            notes.append(_comment(f"# {stmt.text}"))
+            notes.append(f"# {stmt.text}")
             last[0] = None
             continue
-        lead = notes + _comment_lines(stmt.origin, last)
+        out.extend(pad + line for line in notes + _comment_lines(stmt.origin, last))
         notes = []
-        s = lambda e: _spell(e, imports, local)  # noqa: E731
         if isinstance(stmt, ir.Assign):
-            small: cst.BaseSmallStatement = cst.Assign([_target(cst.Name(stmt.target))], _tuple(s(stmt.value)))
+            out.append(f"{pad}{stmt.target} = {E.code(_tuple(_spell(stmt.value, imports, local)))}")
         elif isinstance(stmt, ir.Call):
-            small = cst.Assign([_target(_tuple(stmt.target, target=True))], s(stmt.value))
+            out.append(f"{pad}{E.code(_tuple(stmt.target, target=True))} = {s(stmt.value)}")
         elif isinstance(stmt, ir.SetItem):
-            small = cst.Assign([_target(s(stmt.at(cst.Name(stmt.target))))], s(stmt.value))
+            out.append(f"{pad}{s(stmt.at(cst.Name(stmt.target)))} = {s(stmt.value)}")
         elif isinstance(stmt, ir.AugAssign):
             negative = isinstance(stmt.value, cst.UnaryOperation) and isinstance(stmt.value.operator, cst.Minus)
             value = stmt.value.expression if negative else stmt.value  # type: ignore[attr-defined]
-            op = _SUBTRACT if negative else _ADD
-            small = cst.AugAssign(cst.Name(stmt.target), op, s(value))
+            out.append(f"{pad}{stmt.target} {'-=' if negative else '+='} {s(value)}")
         elif isinstance(stmt, ir.ExprStmt):
-            small = cst.Expr(s(stmt.value))
+            out.append(pad + s(stmt.value))
         elif isinstance(stmt, ir.Return):
-            small = cst.Return(_tuple(s(stmt.value)))
+            out.append(f"{pad}return {E.code(_tuple(_spell(stmt.value, imports, local)))}")
         elif isinstance(stmt, ir.Break):
-            small = cst.Break()
+            out.append(pad + "break")
         elif isinstance(stmt, ir.Continue):
-            small = cst.Continue()
+            out.append(pad + "continue")
         elif isinstance(stmt, ir.If):
-            body_ = block(stmt.body)
-            orelse = _stmts(stmt.orelse, imports, local, last)
-            out.append(cst.If(s(stmt.test), body_, cst.Else(cst.IndentedBlock(orelse)) if orelse else None, leading_lines=lead))
-            continue
+            out.append(f"{pad}if {s(stmt.test)}:")
+            block(stmt.body)
+            orelse: list[str] = []
+            _lines(stmt.orelse, imports, local, last, depth + 1, orelse)
+            if orelse:
+                out += [pad + "else:", *orelse]
         elif isinstance(stmt, ir.For):
-            out.append(cst.For(cst.Name(stmt.target), s(stmt.iter), block(stmt.body), leading_lines=lead))
-            continue
+            out.append(f"{pad}for {stmt.target} in {s(stmt.iter)}:")
+            block(stmt.body)
         elif isinstance(stmt, ir.While):
-            out.append(cst.While(s(stmt.test), block(stmt.body), leading_lines=lead))
-            continue
+            out.append(f"{pad}while {s(stmt.test)}:")
+            block(stmt.body)
         else:
             raise InternalError(f"emit: unknown statement {type(stmt).__name__}")
-        out.append(cst.SimpleStatementLine([small], leading_lines=lead, trailing_whitespace=_LINE_END))
-    return out
 
 
-def function_node(fn: ir.Function, imports: Imports) -> cst.FunctionDef:
+def function_text(fn: ir.Function, imports: Imports) -> str:
+    """The generated function's source, before black's layout."""
     local = set(fn.params) | ir.assigned(fn.body)
-    body = _stmts(fn.body, imports, local, [None])
-    params = cst.Parameters([cst.Param(cst.Name(p)) for p in fn.params])
-    return cst.FunctionDef(cst.Name(fn.name), params, cst.IndentedBlock(body))
+    out = [f"def {fn.name}({', '.join(fn.params)}):"]
+    _lines(fn.body, imports, local, [None], 1, out)
+    if len(out) == 1:
+        out.append("    pass")
+    return "\n".join(out) + "\n"
 
 
 def function_source(fn: ir.Function, imports: Imports) -> str:
-    return fmt(cst.Module([function_node(fn, imports)]).code)
+    return fmt(function_text(fn, imports))
 
 
 def import_block(lines: Iterable[str]) -> list[str]:
