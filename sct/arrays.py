@@ -13,10 +13,11 @@ is imported here only, and only when generated code for arrays runs.
 from __future__ import annotations
 
 import math
-import string
 from typing import Any, Sequence
 
 import numpy as np
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # string.ascii_letters (importing string compiles a regex)
 
 
 def log(a: Any) -> Any:
@@ -330,7 +331,7 @@ def _explicit(subscripts: str, operands: Sequence[Any]) -> tuple[list[str], str]
     names = inputs.split(",")
     if "..." not in subscripts:
         return names, output
-    free = [c for c in string.ascii_letters if c not in subscripts]
+    free = [c for c in _LETTERS if c not in subscripts]
     widths = [np.ndim(o) - len(n.replace("...", "")) if "..." in n else 0 for n, o in zip(names, operands)]
     spelled = "".join(free[: max(widths)])
     names = [n.replace("...", spelled[len(spelled) - w :]) for n, w in zip(names, widths)]
