@@ -67,7 +67,7 @@ def source_digest(folder: Path, memo: Path | None = None) -> str:
     """
     with os.scandir(folder) as entries:
         files = sorted((e.name, e.stat()) for e in entries if e.name.endswith(".py") and e.is_file())
-    signature = digest(json.dumps([str(folder)] + [[n, st.st_size, st.st_mtime_ns] for n, st in files]))
+    signature = digest("\n".join([str(folder)] + [f"{n} {st.st_size} {st.st_mtime_ns}" for n, st in files]))
     if memo is not None:
         try:
             kept = json.loads(memo.read_text(encoding="utf-8"))
