@@ -21,6 +21,8 @@ from typing import Callable, Sequence
 
 import libcst as cst
 
+from . import text
+
 Expr = cst.BaseExpression
 
 _PRECEDENCE: dict[type, int] = {
@@ -398,4 +400,4 @@ def code(node: cst.CSTNode) -> str:
     """Source text of a node."""
     if type(node) in _ATOMS and not node.lpar and not node.rpar:  # type: ignore[attr-defined]
         return node.value  # type: ignore[attr-defined]  # what libcst's code generation writes
-    return cst.Module([]).code_for_node(parenthesize(node))
+    return text.code(parenthesize(node))
