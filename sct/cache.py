@@ -2,7 +2,7 @@
 
 Contract: :func:`lookup` and :func:`store` key an entry by everything the
 generated text depends on that is known before transforming: sct's version
-and a hash of its source, the text of the function's file, the function's name and line, and the
+and a signature of its source files, the text of the function's file, the function's name and line, and the
 options (``wrt``, modes, ``heaviside0``, ``warn_kinks``). An entry holds each
 mode's generated module made so far (the caller adds a mode when it makes
 one, :mod:`sct.api`), its text and its compiled code (:func:`packed_code`).
@@ -45,55 +45,35 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_SCT_DIGEST: list[str] = []
+_SCT_SIGNATURE: list[str] = []
 
 
-def _sct_digest() -> str:
-    """A hash of sct's own source: any change to sct (a rule, a stage) changes every key (once per process)."""
-    if not _SCT_DIGEST:
-        memo = directory() / "sct-source.memo" if enabled() else None  # not an entry (*.json)
-        _SCT_DIGEST.append(source_digest(Path(__file__).resolve().parent, memo))
-    return _SCT_DIGEST[0]
+def _sct_signature() -> str:
+    """sct's own source, as :func:`source_signature` sees it (once per process)."""
+    if not _SCT_SIGNATURE:
+        _SCT_SIGNATURE.append(source_signature(Path(__file__).resolve().parent))
+    return _SCT_SIGNATURE[0]
 
 
-def source_digest(folder: Path, memo: Path | None = None) -> str:
-    """A hash of the text of ``folder``'s ``*.py`` files, in name order.
+def source_signature(folder: Path) -> str:
+    """A hash of the names, sizes and modification times of ``folder``'s ``*.py`` files.
 
-    Reading and hashing sct's forty files takes about as long as a whole
-    cached load: ``memo`` keeps the hash with a signature of the files'
-    names, sizes and modification times, and a process whose files have that
-    signature reads the hash instead (a file edited in place changes its
-    time; a memo that cannot be read or written is recomputed or skipped).
+    Any change to sct (a rule, a stage) changes every key: editing a file in
+    place changes its time. The files are not read: hashing their text cost
+    ~2 ms of every first transform in a new cache directory, and it guarded
+    against nothing more. A file whose text changed while its size and time
+    did not is the one case either misses, because the hash of the text was
+    itself kept under this signature and read back while it held.
     """
     with os.scandir(folder) as entries:
         files = sorted((e.name, e.stat()) for e in entries if e.name.endswith(".py") and e.is_file())
-    signature = digest("\n".join([str(folder)] + [f"{n} {st.st_size} {st.st_mtime_ns}" for n, st in files]))
-    if memo is not None:
-        try:
-            kept = json.loads(memo.read_text(encoding="utf-8"))
-            if kept.get("signature") == signature and isinstance(kept.get("digest"), str):
-                return kept["digest"]
-        except (OSError, ValueError, AttributeError):
-            pass
-    hashed = hashlib.sha256()  # the files' bytes, as read: decoding them only cost time
-    for name, _ in files:
-        hashed.update((folder / name).read_bytes())
-    value = hashed.hexdigest()
-    if memo is not None:
-        try:
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            temp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
-            temp.write_text(json.dumps({"signature": signature, "digest": value}), encoding="utf-8")
-            temp.replace(memo)
-        except OSError:
-            pass
-    return value
+    return digest("\n".join([str(folder)] + [f"{n} {st.st_size} {st.st_mtime_ns}" for n, st in files]))
 
 
 def key(file_text: str, name: str, line: int, options: Any) -> str:
     from . import __version__
 
-    payload = json.dumps([VERSION, __version__, _sct_digest(), digest(file_text), name, line, repr(options)])
+    payload = json.dumps([VERSION, __version__, _sct_signature(), digest(file_text), name, line, repr(options)])
     return digest(payload)
 
 

@@ -132,23 +132,31 @@ def test_each_mode_is_cached_when_made(module, tmp_path) -> None:
     assert len(list(cache_dir.glob("*.json"))) == 1  # one entry per function and options, every mode in it
 
 
-def test_sct_source_hash_is_read_back_while_the_files_are_unchanged(tmp_path, monkeypatch) -> None:
+def test_sct_source_signature_changes_with_any_file_and_reads_none(tmp_path, monkeypatch) -> None:
+    import builtins
+    import os
+
     from sct import cache
 
-    folder, memo = tmp_path / "pkg", tmp_path / "cache" / "sct-source.memo"
+    folder = tmp_path / "pkg"
     folder.mkdir()
     (folder / "a.py").write_text("A = 1\n")
     (folder / "b.py").write_text("B = 2\n")
-    first = cache.source_digest(folder, memo)
-    assert first == cache.digest("A = 1\nB = 2\n") == cache.source_digest(folder)  # the same hash as without a memo
-    reads = []
-    real = Path.read_text
-    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: reads.append(self.name) or real(self, *a, **k))
-    assert cache.source_digest(folder, memo) == first and reads == ["sct-source.memo"]  # no source file read again
-    (folder / "b.py").write_text("B = 3\n")  # a changed file (its size and time): hashed again
-    assert cache.source_digest(folder, memo) == cache.digest("A = 1\nB = 3\n")
-    memo.write_text("damaged")
-    assert cache.source_digest(folder, memo) == cache.digest("A = 1\nB = 3\n")
+    (folder / "notes.txt").write_text("not source")
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(AssertionError("a file was read")))
+    first = cache.source_signature(folder)
+    assert cache.source_signature(folder) == first
+    monkeypatch.undo()
+    seen = {first}
+    (folder / "b.py").write_text("B = 23\n")  # edited: its size
+    seen.add(cache.source_signature(folder))
+    stat = (folder / "b.py").stat()
+    os.utime(folder / "b.py", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # touched: its time
+    seen.add(cache.source_signature(folder))
+    (folder / "c.py").write_text("")  # a new module
+    seen.add(cache.source_signature(folder))
+    (folder / "notes.txt").write_text("still not source, longer")  # not a .py file: no change
+    assert cache.source_signature(folder) in seen and len(seen) == 4
 
 
 def _fresh(module_dir: Path, name: str):
