@@ -69,7 +69,7 @@ class SourceFile:
                 raise InternalError(f"sct.skeleton changed a statement of {self.filename} at line {self.line(mine)}")
         self.wrapper = MetadataWrapper(full.with_changes(body=body), unsafe_skip_copy=True)
         self.positions = Positions(self.wrapper, self.text)
-        self.cache = {k: v for k, v in self.cache.items() if k in ("names", "lines", "tree", "global")}
+        self.cache = {k: v for k, v in self.cache.items() if k in ("names", "lines", "tree")}
         self._parents = None
         self.cut = frozenset()
 
@@ -331,10 +331,10 @@ def _find_def(file: SourceFile, name: str, first: int) -> FunctionSource:
         starts = [file.line(d) for d in node.decorators]
         starts.append(file.line(node))
         if first in starts:
-            if file.line(node) in file.cut and any(node is s for s in top_level):
-                file.whole()  # a body the skeleton left out
-                return _find_def(file, name, first)
             if any(node is s for s in top_level):
+                if file.line(node) in file.cut:
+                    file.whole()  # a body the skeleton left out
+                    return _find_def(file, name, first)
                 file.positions.index(node)
             return FunctionSource(file, node)
     if file.cut:  # nested in a body the skeleton left out

@@ -167,13 +167,7 @@ def _tuple(node: cst.Tuple, out: list[str]) -> None:
 def _list(node: cst.List, out: list[str]) -> None:
     out.append("[")
     _space(node.lbracket.whitespace_after, out)
-    elements = node.elements
-    last = len(elements) - 1
-    for i, element in enumerate(elements):
-        if type(element) is not cst.Element:
-            raise _Unknown
-        _write(element.value, out)
-        _comma(element.comma, ", " if i != last else None, out)
+    _elements(node.elements, None, out)  # a one-element list has no comma of its own
     _space(node.rbracket.whitespace_before, out)
     out.append("]")
 
