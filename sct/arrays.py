@@ -384,6 +384,12 @@ def copy_of(x: Any) -> Any:
     return np.array(x, copy=True)
 
 
+def copy_like(g: Any, x: Any) -> Any:
+    """``like(g, x)``, and a copy when that is ``g`` itself: for an adjoint that may be another's array."""
+    out = like(g, x)
+    return out.copy() if out is g and isinstance(out, np.ndarray) else out
+
+
 def like(g: Any, x: Any) -> Any:
     """A parameter's adjoint as the caller expects it: ``x``'s shape and floating dtype, its own array."""
     if not isinstance(x, np.ndarray):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import libcst as cst
 
 from . import expr as E
-from . import ir, rules, shapes
+from . import aliases, ir, rules, shapes
 from .analysis import Activity, activity, prune
 from .errors import InternalError
 from .forward import Link, linear_terms, owned, partials, rule_of, zeros_like
@@ -337,15 +337,9 @@ def adjoint(
         rev.defined_before[id(stmt)] = set(bound)
         bound |= ir.assigned([stmt])
     fwd, sweep = rev.block(statements)
-    grads: list[E.Expr] = [
-        cst.Name(namer.bar(p)) if p in rev.nonzero else zeros_like(cst.Name(p)) for p in wrt
-    ]
-    if fn.arrays:  # each adjoint in its parameter's shape and dtype (float32 stays float32)
-        grads = [_call("sct.arrays.like", g, cst.Name(p)) if p in rev.nonzero else g for g, p in zip(grads, wrt)]
     note = ir.Comment("stacks: values the reverse sweep needs, recorded inside loops and branches")
     stacks: list[ir.Stmt] = [ir.Assign(s, cst.List([]), ir.INACTIVE, (), note.origin) for s in rev.stacks]
     stacks = [note] + stacks if stacks else []
-    ret = ir.Return(E.tuple_(grads), ir.Origin(0, ""))
     if isinstance(result, cst.Name):
         seed = namer.bar(result.value)
         unpack: list[ir.Stmt] = []
@@ -357,6 +351,16 @@ def adjoint(
     unpack += [
         ir.Assign(namer.bar(r), owned(cst.Name(namer.bar(r)), r), None, (), ir.Origin(0, "")) for r in results if r in rev.written
     ]
+    grads: list[E.Expr] = [
+        cst.Name(namer.bar(p)) if p in rev.nonzero else zeros_like(cst.Name(p)) for p in wrt
+    ]
+    if fn.arrays:  # each adjoint in its parameter's shape and dtype (float32 stays float32), its own array
+        shared = aliases.needs_copy(fwd + unpack + sweep, [namer.bar(p) for p in wrt if p in rev.nonzero], fn.params + [seed])
+        grads = [
+            _call("sct.arrays.copy_like" if namer.bar(p) in shared else "sct.arrays.like", g, cst.Name(p)) if p in rev.nonzero else g
+            for g, p in zip(grads, wrt)
+        ]
+    ret = ir.Return(E.tuple_(grads), ir.Origin(0, ""))
     sections = [ir.Comment("forward sweep")] + fwd + [ir.Comment("reverse sweep")] + unpack + sweep
     body = stacks + sections + [ir.Comment(f"adjoints of {', '.join(wrt)}" if wrt else "no inputs"), ret]
     if fn.arrays:  # drop the shape helpers that shapes known here make unnecessary

@@ -47,8 +47,9 @@ SCALAR: Term = frozenset()
 
 UNBROADCAST = "sct.arrays.unbroadcast"
 LIKE = "sct.arrays.like"
+COPY_LIKE = "sct.arrays.copy_like"
 REDUCTIONS = {"sct.arrays.sum_vjp": False, "sct.arrays.mean_vjp": True}  # (is a mean)
-SHAPED_AS_SECOND = {UNBROADCAST, LIKE, *REDUCTIONS}  # the result has the shape of argument 2
+SHAPED_AS_SECOND = {UNBROADCAST, LIKE, COPY_LIKE, *REDUCTIONS}  # the result has the shape of argument 2
 SCALAR_RESULTS = {"sct.mse"}  # always one number, whatever the operands
 CONSTANTS = {"None", "True", "False"}
 
@@ -150,7 +151,7 @@ class _Shapes:
         shaped = func in SHAPED_AS_SECOND and len(args) >= 2 and isinstance(args[1], cst.Name)
         if shaped and func in REDUCTIONS and len(args) == 2 and keywords.items() <= {("axis", "None"), ("keepdims", "False")}:
             return self.reduction(args[0], args[1], REDUCTIONS[func])  # type: ignore[arg-type]
-        if shaped and plain and func in (LIKE, UNBROADCAST):
+        if shaped and plain and func in (LIKE, COPY_LIKE, UNBROADCAST):
             shape = self.term(args[1].value)  # type: ignore[attr-defined]
             inner = self.value(args[0])
             compact = inner.actual != inner.full

@@ -146,11 +146,21 @@ def check_arrays(d: sct.Differentiated, args: Sequence[Any], r: np.random.Genera
         assert np.array_equal(old, new), f"generated code changed an argument in place{_source(d)}"
     for name, i, g in zip(d.wrt, index, grads):
         assert np.shape(g) == np.shape(args[i]), f"{name}_bar of shape {np.shape(g)}, {name} of {np.shape(args[i])}{_source(d)}"
+    _assert_own_arrays(d, grads, list(args) + v + [w])
     lhs = sum(_inner(g, vi) for g, vi in zip(grads, v))
     rhs = _inner(w, dot)
     scale = max(1.0, sum(abs(_inner(np.abs(g), np.abs(vi))) for g, vi in zip(grads, v)))
     assert abs(lhs - rhs) <= DOT_RTOL * scale, f"<adjoint, v> = {lhs!r}, <w, tangent> = {rhs!r}{_source(d)}"
     return dot, grads
+
+
+def _assert_own_arrays(d: sct.Differentiated, grads: Sequence[Any], inputs: Sequence[Any]) -> None:
+    """Every returned array adjoint is its own: no other adjoint's and no argument's memory."""
+    arrays = [g for g in grads if isinstance(g, np.ndarray)]
+    for k, g in enumerate(arrays):
+        assert g.flags.writeable, f"adjoint {k} is read-only{_source(d)}"
+        for other in arrays[k + 1 :] + [a for a in inputs if isinstance(a, np.ndarray)]:
+            assert not np.shares_memory(g, other), f"adjoint {k} shares memory with another array{_source(d)}"
 
 
 def check_float32(d: sct.Differentiated, args: Sequence[Any], r: np.random.Generator) -> None:
