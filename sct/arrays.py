@@ -160,7 +160,9 @@ def var_vjp(g: Any, x: Any, axis: Any = None, keepdims: bool = False, ddof: int 
 def matmul_vjp_a(g: Any, a: Any, b: Any) -> Any:
     """The adjoint of ``a`` in ``a @ b``, for vectors, matrices and stacks of them."""
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
-        return g @ b.T  # matrices: the common case, first
+        # matrices, the common case, first; a sum over one column is an outer product, which
+        # broadcasting computes faster than a matrix product, with the same numbers
+        return g * b.T if b.shape[1] == 1 else g @ b.T
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T
@@ -176,7 +178,7 @@ def matmul_vjp_a(g: Any, a: Any, b: Any) -> Any:
 def matmul_vjp_b(g: Any, a: Any, b: Any) -> Any:
     """The adjoint of ``b`` in ``a @ b``."""
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
-        return a.T @ g
+        return a.T * g if a.shape[0] == 1 else a.T @ g  # one row: an outer product (see matmul_vjp_a)
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
     if a.ndim == 2 and b.ndim == 2:
         return a.T @ g

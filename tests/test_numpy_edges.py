@@ -116,3 +116,30 @@ def test_a_join_is_written_on_one_line(load, join: str, operands: str) -> None:
         assert not any(line in ("a,", "b,", "a_dot,", "b_dot,") for line in lines), text  # one operand a line
     a, b = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25, -0.75])
     check_array_derivatives(f.fn, f.tangent, f.adjoint, (a, b), (0, 1))
+
+
+@pytest.mark.parametrize("n, k, m", [(3, 4, 1), (1, 4, 3), (1, 4, 1), (3, 1, 2), (3, 4, 2)])
+@pytest.mark.parametrize("dtypes", [(np.float64, np.float64), (np.float32, np.float64), (np.float32, np.float32)])
+def test_matmul_adjoints_of_one_column_or_row_are_the_matrix_products(n: int, k: int, m: int, dtypes) -> None:
+    # a contraction over one column (one row) is computed as an outer product: the same numbers, exactly
+    r = np.random.default_rng(n * 100 + k * 10 + m)
+    a, b = r.standard_normal((n, k)).astype(dtypes[0]), r.standard_normal((k, m)).astype(dtypes[1])
+    g = r.standard_normal((n, m)).astype(dtypes[1])
+    for got, want in [(sct.arrays.matmul_vjp_a(g, a, b), g @ b.T), (sct.arrays.matmul_vjp_b(g, a, b), a.T @ g)]:
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert np.array_equal(got, want)
+
+
+def test_adjoints_that_would_be_one_array_are_copies(load) -> None:
+    # unbroadcast(t1_bar, x) and unbroadcast(t1_bar, y) are both t1_bar: the second is returned as a copy
+    f = load("import numpy as np\n\n\ndef f(x, y, z):\n    return np.sum((x + y) * z)\n")
+    x, y, z = np.ones(3), np.ones(3), np.arange(3.0)
+    x_bar, y_bar, z_bar = f.grad(x, y, z)
+    assert "copy_like(y_bar, y)" in f.grad_source and "like(x_bar, x)" in f.grad_source
+    assert not np.shares_memory(x_bar, y_bar)
+    x_bar *= 2.0  # a caller's in-place update of one gradient leaves the other alone
+    np.testing.assert_array_equal(y_bar, z)
+    g = np.arange(4.0).reshape(2, 2)
+    (t,) = load("import numpy as np\n\n\ndef f(x):\n    return x.T\n").adjoint(np.ones((2, 2)), g)
+    assert not np.shares_memory(t, g)  # the adjoint of a transpose is not a view of the caller's seed
+    np.testing.assert_array_equal(t, g.T)
