@@ -11,7 +11,10 @@ sct's columns come from ``sct.differentiate(fn, wrt)``: the adjoint is timed
 as ``f.adjoint(*args, 1.0)`` (the compiled function itself), the gradient as
 ``f.grad(*args)`` (the generated ``<name>_grad``: for one scalar input the
 tangent with its seed fixed at 1, else the adjoint with its seed fixed at 1;
-once loaded ``f.grad`` is that function, no wrapper),
+once loaded ``f.grad`` is that function, no wrapper; the gradient of
+straight-line array code becomes, at its first call, which is the check
+below, a copy specialised to that call's shapes, behind a guard:
+:mod:`sct.firstcall`),
 the tangent as the calls that give the full gradient (one per input, each with
 a unit seed), or for an array case one directional derivative.
 """
@@ -101,6 +104,7 @@ def _sct(case: Case) -> list[Tool]:
     )
     f.grad  # reading it makes (or loads) the generated gradient: f.grad is then that function itself
     how = "one input: the tangent, seed 1" if len(case.wrt_index) == 1 and not case.arrays else "the adjoint, seed fixed at 1"
+    how += "; specialised to the shapes of its first call" if case.arrays else ""
     # one parameter: the derivative itself (as the hand-written gradient returns it)
     grad = Tool("sct grad", call=f.grad, args=case.args, result=_as_tuple, note=f"grad(*args): {how}")
     return [adjoint, grad, _sct_tangent(case, f.tangent)]

@@ -120,13 +120,23 @@ class Differentiated:
             code = compile(text, "<sct generated>", "exec")  # once: run now, and kept for a cached load
         except SyntaxError as exc:  # pragma: no cover - a bug in sct
             raise InternalError(f"generated code does not compile: {exc}\n{text}") from None
-        return {"text": text, "name": name, "source": readable, **cache.packed_code(text, code)}
+        made = {"text": text, "name": name, "source": readable, **cache.packed_code(text, code)}
+        if mode == "grad" and result.grad.arrays:  # NumPy is imported already: so may firstcall be
+            from . import firstcall
+
+            if firstcall.eligible(readable):
+                made["firstcall"] = True  # straight-line array code: specialised to its first call's shapes
+        return made
 
     def _install(self, mode: str, made: dict[str, Any] | None, wrt: list[str]) -> None:
         if made is not None:
             code = cache.unpacked_code(made)
             compiled = emit.compile_functions(made["text"], f"{self.fn.__qualname__}", self._namespace(), code)
             self._compiled[mode] = compiled[made["name"]]
+            if made.get("firstcall"):
+                from . import firstcall  # only for array code: it imports NumPy
+
+                self._compiled[mode] = firstcall.entry(self._compiled[mode], made["source"])
             self._sources[mode] = made["source"]
         self._loaded.add(mode)
         self._wrt_names = list(wrt)
@@ -229,6 +239,15 @@ class Differentiated:
         """The generated gradient (empty for a function returning several values)."""
         self._load("grad")
         return self._sources.get("grad", "")
+
+    @property
+    def specialized_source(self) -> str:
+        """The gradient as specialised to its first call's shapes and dtypes (:mod:`sct.firstcall`).
+
+        Empty before that call, and for a gradient that is not specialised
+        (scalar code, branches or loops, shapes that values decide).
+        """
+        return getattr(self.grad, "specialized_source", "")
 
     def value_and_grad(self, *args: Any) -> tuple[Any, Any]:
         """``(fn(*args), grad(*args))``.
