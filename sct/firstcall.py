@@ -262,25 +262,6 @@ def _bind(names: dict[str, Any], wanted: str, value: Any) -> str:
     return name
 
 
-def _offsets(source: str) -> list[int]:
-    starts, total = [0], 0
-    for line in source.splitlines(keepends=True):
-        total += len(line.encode("utf-8"))
-        starts.append(total)
-    return starts
-
-
-def _span(node: ast.AST, starts: list[int]) -> tuple[int, int]:
-    """A node's byte span in the source (ast's columns count UTF-8 bytes)."""
-    return starts[node.lineno - 1] + node.col_offset, starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
-
-
-def _replaced(data: bytes, edits: list[tuple[int, int, str]]) -> str:
-    for start, end, text in sorted(edits, reverse=True):
-        data = data[:start] + text.encode("utf-8") + data[end:]
-    return data.decode("utf-8")
-
-
 _ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant)
 
 
@@ -325,7 +306,7 @@ def specialise(
     terms = _guard_terms(params, args, names) if fn is not None and len(args) == len(params) else None
     if fn is None or terms is None or not _sound_names(fn, namespace):
         return None, "", general(*args)
-    starts, data = _offsets(source), source.encode("utf-8")
+    starts, data = refold.offsets(source), source.encode("utf-8")
     local = set(params) | {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     sites: list[tuple[ast.Call, Callable[..., str | None]]] = []
     for node in ast.walk(fn):
@@ -348,9 +329,9 @@ def specialise(
     edits = []
     for k, (node, _) in enumerate(sites):
         site = _bind(run, f"_sct_site_{k}", recorder(k, _lookup(_dotted(node.func), namespace)[1]))  # type: ignore[arg-type]
-        edits.append((*_span(node.func, starts), site))
+        edits.append((*refold.span(node.func, starts), site))
     instrumented: dict[str, Any] = {}
-    exec(compile(_replaced(data, edits), "<sct first call>", "exec"), run, instrumented)
+    exec(compile(refold.replaced(data, edits), "<sct first call>", "exec"), run, instrumented)
     result = instrumented[fn.name](*args)
     edits = []
     for k, (node, resolve) in enumerate(sites):
@@ -368,10 +349,10 @@ def specialise(
                 continue
         elif not _same(out, eval(template.format(*(f"_a{i}" for i in range(len(a)))), names, {f"_a{i}": v for i, v in enumerate(a)})):  # noqa: S307
             continue
-        texts = [ast.get_source_segment(source, arg) or "" for arg in node.args]
+        texts = [refold.segment(data, starts, arg) for arg in node.args]
         if template != "{0}":
             texts = [t if isinstance(arg, _ATOMS) else f"({t})" for t, arg in zip(texts, node.args)]
-        edits.append((*_span(node, starts), template.format(*texts)))
+        edits.append((*refold.span(node, starts), template.format(*texts)))
     if not edits:
         return None, "", result
     header_end = fn.body[0].lineno - 1
@@ -381,7 +362,7 @@ def specialise(
     general_name = _bind(names, f"{fn.name}_general", general)
     indent = lines[fn.body[0].lineno - 1][: len(lines[fn.body[0].lineno - 1]) - len(lines[fn.body[0].lineno - 1].lstrip())]
     edits.append((starts[header_end], starts[header_end], _guard(params, terms, general_name, indent)))
-    text = refold.refold(_replaced(data, edits))
+    text = refold.refold(refold.replaced(data, edits))
     made: dict[str, Any] = {}
     exec(compile(text, f"<sct specialised {fn.name}>", "exec"), names, made)
     return made[fn.name], text, result

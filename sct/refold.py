@@ -67,13 +67,13 @@ def _groups(lines: list[str], body: list[ast.stmt]) -> list[int]:
 
 
 def _one_fold(source: str) -> str | None:
-    tree = ast.parse(source)
-    fn = tree.body[0]
+    fn = ast.parse(source).body[0]
     assert isinstance(fn, ast.FunctionDef)
-    lines = source.splitlines(keepends=True)
+    lines, starts, data = source.splitlines(), offsets(source), source.encode("utf-8")
     body = fn.body
     group = _groups(lines, body)
     stores: dict[str, int] = {}
+    stored_in: list[set[str]] = [set() for _ in body]
     loads: dict[str, list[tuple[ast.Name, ast.AST, int]]] = {}
     for k, stmt in enumerate(body):
         for parent in ast.walk(stmt):
@@ -81,6 +81,7 @@ def _one_fold(source: str) -> str | None:
                 if isinstance(child, ast.Name):
                     if isinstance(child.ctx, ast.Store):
                         stores[child.id] = stores.get(child.id, 0) + 1
+                        stored_in[k].add(child.id)
                     else:
                         loads.setdefault(child.id, []).append((child, parent, k))
     params = {a.arg for a in fn.args.args}
@@ -93,28 +94,18 @@ def _one_fold(source: str) -> str | None:
         node, parent, reader = loads[name][0]
         if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Pow) and not isinstance(stmt.value, _SIMPLE):
             continue  # black writes x**2 but (a * b) ** 2: the reader's spacing would change
-        last_of_group = k + 1 == len(body) or group[k + 1] != group[k]
-        if reader <= k or group[reader] != group[k] or last_of_group:
-            continue
+        if reader <= k or group[reader] != group[k] or group[k + 1] != group[k]:
+            continue  # read in another group, or the group's last statement (the user's variable)
         read = {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
-        between = {t.id for s in body[k + 1 : reader] for t in ast.walk(s) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
-        if read & between:
+        if read & set().union(*stored_in[k + 1 : reader]):
             continue  # a name the value reads changes before its reader runs
-        text = ast.get_source_segment(source, stmt.value) or ""
+        text = segment(data, starts, stmt.value)
         if _needs_parens(stmt.value, parent, node):
             text = f"({text})"
-        line = lines[node.lineno - 1]
-        if node.lineno != node.end_lineno or len(line) - 1 + len(text) - len(name) > 88:
+        if node.lineno != node.end_lineno or len(lines[node.lineno - 1]) + len(text) - len(name) > 88:
             continue
-        lines[node.lineno - 1] = line[: _column(line, node.col_offset)] + text + line[_column(line, node.end_col_offset) :]
-        del lines[stmt.lineno - 1 : stmt.end_lineno]
-        return "".join(lines)
+        return replaced(data, [span(node, starts) + (text,), (starts[stmt.lineno - 1], starts[stmt.end_lineno], "")])  # type: ignore[attr-defined]
     return None
-
-
-def _column(line: str, byte_offset: int) -> int:
-    """ast's column (UTF-8 bytes) as an index into the line's characters."""
-    return len(line.encode("utf-8")[:byte_offset].decode("utf-8"))
 
 
 def refold(source: str) -> str:
@@ -122,3 +113,33 @@ def refold(source: str) -> str:
     while (folded := _one_fold(source)) is not None:
         source = folded
     return source
+
+
+# ---- text spans of ast nodes (ast's columns count UTF-8 bytes) ----
+
+
+def offsets(source: str) -> list[int]:
+    """The byte offset where each line of ``source`` starts, and its length at the end."""
+    starts, total = [0], 0
+    for line in source.splitlines(keepends=True):
+        total += len(line.encode("utf-8"))
+        starts.append(total)
+    return starts
+
+
+def span(node: ast.AST, starts: list[int]) -> tuple[int, int]:
+    """A node's byte span in the source."""
+    return starts[node.lineno - 1] + node.col_offset, starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
+
+
+def segment(data: bytes, starts: list[int], node: ast.AST) -> str:
+    """A node's text (``ast.get_source_segment`` splits the whole source on every call)."""
+    begin, end = span(node, starts)
+    return data[begin:end].decode("utf-8")
+
+
+def replaced(data: bytes, edits: list[tuple[int, int, str]]) -> str:
+    """The text with each byte span replaced, the edits not overlapping."""
+    for start, end, text in sorted(edits, reverse=True):
+        data = data[:start] + text.encode("utf-8") + data[end:]
+    return data.decode("utf-8")
