@@ -34,6 +34,8 @@ temporaries of its forward sweep back into the user's own expressions.
 from __future__ import annotations
 
 import ast
+import itertools
+import linecache
 import numbers
 import types
 from collections.abc import Callable
@@ -262,6 +264,7 @@ def _bind(names: dict[str, Any], wanted: str, value: Any) -> str:
     return name
 
 
+_COUNT = itertools.count(1)
 _ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant)
 
 
@@ -364,7 +367,9 @@ def specialise(
     edits.append((starts[header_end], starts[header_end], _guard(params, terms, general_name, indent)))
     text = refold.refold(refold.replaced(data, edits))
     made: dict[str, Any] = {}
-    exec(compile(text, f"<sct specialised {fn.name}>", "exec"), names, made)
+    filename = f"<sct specialised {general.__qualname__} #{next(_COUNT)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)  # tracebacks show it
+    exec(compile(text, filename, "exec"), names, made)
     return made[fn.name], text, result
 
 

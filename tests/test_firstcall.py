@@ -201,3 +201,16 @@ def test_scalar_code_does_not_import_numpy(tmp_path) -> None:
     code = "import sys, m; assert m.f.grad(2.0, 3.0) == (3.0, 3.0); print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env={"SCT_CACHE": "0", "PATH": ""})
     assert (out.returncode, out.stdout.strip()) == (0, "False"), out.stderr
+
+
+def test_a_traceback_through_the_specialised_gradient_shows_its_lines(load) -> None:
+    import traceback
+
+    f = load("import numpy as np\n\n\ndef f(x, y):\n    return np.sum(x * y)\n")
+    x = np.ones(3)
+    f.grad(x, x)
+    assert f.specialized_source
+    with pytest.raises(TypeError) as caught:
+        f.grad(x, None)  # not guarded: the general gradient runs, and raises
+    shown = "".join(traceback.format_exception(caught.value))
+    assert '<sct specialised f_grad #' in shown and "return f_grad_general(x, y)" in shown, shown
