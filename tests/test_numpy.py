@@ -528,6 +528,32 @@ def test_rule(tmp_path, c: Case) -> None:
     check_float32(d, args, r)
 
 
+def _scalar_valued(c: Case) -> bool:
+    """Whether the case's function returns one number (run as plain Python, without sct)."""
+    namespace: dict[str, Any] = {}
+    exec(c.module(), namespace)
+    return bool(np.ndim(namespace["f"](*c.inputs())) == 0)
+
+
+SCALAR_CASE_PARAMS = [p for p in CASE_PARAMS if _scalar_valued(p.values[0])]
+
+
+@pytest.mark.parametrize("c", SCALAR_CASE_PARAMS)
+def test_rule_gradient_specialised_at_first_call(tmp_path, c: Case) -> None:
+    """``.grad`` gives the adjoint's numbers exactly, before and after it specialises itself (sct.firstcall)."""
+    args = c.inputs()
+    fn = load_module(tmp_path, c.module()).f
+    d = sct.differentiate(fn, wrt=[p for p, a in zip(inspect.signature(fn).parameters, args) if _is_float(a)] or None)
+    expected = d.adjoint(*args, 1.0)
+    for _ in range(2):  # the first call runs the gradient as generated, the second its specialised copy
+        got = d.grad(*args)
+        got = got if len(d.wrt) > 1 else (got,)
+        for g, e in zip(got, expected):
+            assert type(g) is type(e) and np.shape(g) == np.shape(e) and np.array_equal(g, e), f"{g!r} != {e!r}{_source(d)}"
+            if isinstance(g, np.ndarray):
+                assert g.dtype == e.dtype
+
+
 def numpy_rules() -> set[tuple[str, int]]:
     keys = {k for k in rules.RULES if k[0].startswith("numpy.")}
     keys |= {("@", 2), ("getitem", 1)}
