@@ -1,10 +1,11 @@
-"""Aliases: which adjoints an array adjoint returns may be one array, or a parameter's own.
+"""Aliases: which derivatives array code returns may be one array, or an argument's own.
 
 Contract: :func:`needs_copy` takes the body of an adjoint (ir statements,
 forward and reverse sweep) and the names it returns, one per differentiated
 parameter, and gives the returned names whose array may also be another
-returned adjoint's, or one of the function's parameters: each of those is
-returned as a copy, so that a caller who updates one gradient in place
+returned adjoint's, or one of the function's parameters, or a read-only
+broadcast view: each of those is returned as a copy (the tangent asks the same of its returned tangents and
+the tangents it was given), so that a caller who updates one gradient in place
 (``w -= lr * w_bar`` is not that, but ``w_bar *= 0.5`` is) changes nothing
 else. Without it, ``np.sum((x + y) * z)`` returned one array as both
 ``x_bar`` and ``y_bar``: ``unbroadcast(t1_bar, x)`` is ``t1_bar`` itself
@@ -17,8 +18,10 @@ can return it (:data:`PASSES_FIRST`). Arithmetic and the other helpers of
 :mod:`sct.arrays` make new arrays; any other call may return any of its
 arguments. Top-level statements are followed in order (the last assignment
 counts); inside a branch or loop every assignment adds to what a name may
-be. The answer errs towards copying: a copy costs time, a shared array
-would cost a wrong gradient.
+be, as often as a loop could hand it round. The tangent, whose returns may
+sit in branches, asks for every assignment to count wherever it is. The
+answer errs towards copying: a copy costs time, a shared array would cost a
+wrong gradient.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ PASSES_FIRST = frozenset(
         "sct.arrays.broadcast_like",
     }
 )
+BROADCAST = "sct.arrays.broadcast_like"  # a read-only view: returned, it must be copied
+READ_ONLY = "<a read-only view>"  # not a name: a root every broadcast view has
 NEW_ARRAY_MODULE = "sct.arrays."  # every other helper there computes a new array
 FRESH = (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison, cst.Integer, cst.Float, cst.SimpleString)
 
@@ -57,7 +62,8 @@ def _may_be(node: cst.CSTNode, env: dict[str, Roots]) -> Roots:
     if isinstance(node, cst.Call):
         func = E.dotted(node.func) or ""
         if func in PASSES_FIRST:
-            return _may_be(node.args[0].value, env) if node.args else frozenset()
+            view = frozenset({READ_ONLY}) if func == BROADCAST else frozenset()
+            return view | (_may_be(node.args[0].value, env) if node.args else frozenset())
         if func.startswith(NEW_ARRAY_MODULE):
             return frozenset()
         args: Roots = frozenset()
@@ -82,22 +88,37 @@ def _assign(stmt: ir.Stmt, env: dict[str, Roots], join: bool) -> None:
         env[target] = (env.get(target, frozenset()) | roots) if join else roots
 
 
+def _fixpoint(stmts: list[ir.Stmt], env: dict[str, Roots]) -> None:
+    """Every assignment adds to what its target may be, until nothing more is added (a loop may
+    hand a value round any number of times)."""
+    while True:
+        before = dict(env)
+        for stmt in stmts:
+            _assign(stmt, env, join=True)
+        if env == before:
+            return
+
+
 def _block(body: list[ir.Stmt], env: dict[str, Roots]) -> None:
     for stmt in body:
         if isinstance(stmt, (ir.If, ir.For, ir.While)):
-            nested = [s for s in ir.walk([stmt]) if s is not stmt]
-            for _ in range(2):  # a loop may hand a value round once more
-                for inner in nested:
-                    _assign(inner, env, join=True)
+            _fixpoint([s for s in ir.walk([stmt]) if s is not stmt], env)
         else:
             _assign(stmt, env, join=False)
 
 
-def needs_copy(body: list[ir.Stmt], returned: list[str], params: list[str]) -> set[str]:
-    """The returned names that may share their array with an earlier returned one or a parameter."""
+def needs_copy(body: list[ir.Stmt], returned: list[str], params: list[str], in_order: bool = True) -> set[str]:
+    """The returned names that may share their array with an earlier returned one or a parameter.
+
+    ``in_order``: the names are returned at the end of ``body``, so its top-level statements
+    count in order; else (a return inside a branch) every assignment counts wherever it is.
+    """
     env: dict[str, Roots] = {}
-    _block(body, env)
-    taken: set[str] = set(params)
+    if in_order:
+        _block(body, env)
+    else:
+        _fixpoint(list(ir.walk(body)), env)
+    taken: set[str] = set(params) | {READ_ONLY}
     out: set[str] = set()
     for name in returned:
         roots = {name} | env.get(name, frozenset())

@@ -386,6 +386,11 @@ def copy_of(x: Any) -> Any:
     return np.array(x, copy=True)
 
 
+def own(x: Any) -> Any:
+    """``x``, copied when it is an array: a returned tangent that may be a given one, or a view of it."""
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
 def copy_like(g: Any, x: Any) -> Any:
     """``like(g, x)``, and a copy when that is ``g`` itself: for an adjoint that may be another's array."""
     out = like(g, x)

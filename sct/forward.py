@@ -17,7 +17,7 @@ from typing import Any, Callable
 import libcst as cst
 
 from . import expr as E
-from . import ir, rules
+from . import aliases, ir, rules
 from .analysis import Activity
 from .names import Namer
 
@@ -214,6 +214,44 @@ def _dot_of(value: E.Expr, act: Activity, namer: Namer) -> E.Expr:
     return zeros_like(value)
 
 
+def _returned_dots(stmt: ir.Return) -> list[str]:
+    dots = stmt.value.elements[1].value  # type: ignore[attr-defined]
+    items = [e.value for e in dots.elements] if isinstance(dots, cst.Tuple) else [dots]
+    return [e.value for e in items if isinstance(e, cst.Name)]
+
+
+def _owned_returns(body: list[ir.Stmt], given: list[str]) -> list[ir.Stmt]:
+    """``return y, own(y_dot)`` where ``y_dot`` may be a given tangent, or another returned one."""
+    returns = [s for s in ir.walk(body) if isinstance(s, ir.Return)]
+    shared = {n for r in returns for n in aliases.needs_copy(body, list(dict.fromkeys(_returned_dots(r))), given, in_order=False)}
+    if not shared:
+        return body
+
+    def own(node: E.Expr) -> E.Expr:
+        if isinstance(node, cst.Name) and node.value in shared:
+            return E.call("sct.arrays.own", node)
+        if isinstance(node, cst.Tuple):
+            return E.tuple_([own(e.value) for e in node.elements])
+        return node
+
+    def block(stmts: list[ir.Stmt]) -> list[ir.Stmt]:
+        out: list[ir.Stmt] = []
+        for stmt in stmts:
+            if isinstance(stmt, ir.Return):
+                value, dots = (e.value for e in stmt.value.elements)  # type: ignore[attr-defined]
+                stmt = ir.Return(E.tuple_([value, own(dots)]), stmt.origin)
+            elif isinstance(stmt, ir.If):
+                stmt = ir.If(stmt.test, block(stmt.body), block(stmt.orelse), stmt.origin)
+            elif isinstance(stmt, ir.For):
+                stmt = ir.For(stmt.target, stmt.iter, block(stmt.body), stmt.origin)
+            elif isinstance(stmt, ir.While):
+                stmt = ir.While(stmt.test, block(stmt.body), stmt.origin)
+            out.append(stmt)
+        return out
+
+    return block(body)
+
+
 def zeros_like(value: E.Expr) -> E.Expr:
     """A zero derivative shaped like ``value`` (0.0 for a float, zeros for an array)."""
     return E.call(ZEROS_LIKE, value)
@@ -231,6 +269,8 @@ def tangent(
         ir.Assign(namer.dot(p), owned(cst.Name(namer.dot(p)), p), None, (), origin) for p in wrt if p in written
     ] + body
     params = fn.params + [namer.dot(p) for p in wrt]
+    if fn.arrays:  # each returned tangent its own array, never a given one or a view of it
+        body = _owned_returns(body, params[len(fn.params) :])
     returned = {n for s in ir.walk(body) if isinstance(s, ir.Return) for n in ir.names_in(s.value)}
     from .analysis import prune
 

@@ -134,6 +134,7 @@ def check_arrays(d: sct.Differentiated, args: Sequence[Any], r: np.random.Genera
     value, dot = d.tangent(*args, *v)
     assert np.array_equal(value, expected), f"tangent's value {value!r} != f(...) = {expected!r}{_source(d)}"
     assert np.shape(dot) == np.shape(value), f"tangent of shape {np.shape(dot)} for a value of {np.shape(value)}{_source(d)}"
+    _assert_own_arrays(d, [dot], list(v))
     plus = d.fn(*_shifted(args, index, v, FD_STEP))
     minus = d.fn(*_shifted(args, index, v, -FD_STEP))
     fd = (np.asarray(plus, dtype=np.float64) - np.asarray(minus, dtype=np.float64)) / (2 * FD_STEP)
@@ -155,12 +156,12 @@ def check_arrays(d: sct.Differentiated, args: Sequence[Any], r: np.random.Genera
 
 
 def _assert_own_arrays(d: sct.Differentiated, grads: Sequence[Any], inputs: Sequence[Any]) -> None:
-    """Every returned array adjoint is its own: no other adjoint's and no argument's memory."""
+    """Every returned array derivative is its own: no other one's and no argument's memory."""
     arrays = [g for g in grads if isinstance(g, np.ndarray)]
     for k, g in enumerate(arrays):
-        assert g.flags.writeable, f"adjoint {k} is read-only{_source(d)}"
+        assert g.flags.writeable, f"derivative {k} is read-only{_source(d)}"
         for other in arrays[k + 1 :] + [a for a in inputs if isinstance(a, np.ndarray)]:
-            assert not np.shares_memory(g, other), f"adjoint {k} shares memory with another array{_source(d)}"
+            assert not np.shares_memory(g, other), f"derivative {k} shares memory with another array{_source(d)}"
 
 
 def check_float32(d: sct.Differentiated, args: Sequence[Any], r: np.random.Generator) -> None:

@@ -143,3 +143,14 @@ def test_adjoints_that_would_be_one_array_are_copies(load) -> None:
     (t,) = load("import numpy as np\n\n\ndef f(x):\n    return x.T\n").adjoint(np.ones((2, 2)), g)
     assert not np.shares_memory(t, g)  # the adjoint of a transpose is not a view of the caller's seed
     np.testing.assert_array_equal(t, g.T)
+
+
+def test_a_returned_tangent_is_never_the_given_one(load) -> None:
+    # the tangent of x.T is x_dot.T, a view of the caller's array: it is returned as a copy
+    f = load("import numpy as np\n\n\ndef f(x):\n    return x.T\n")
+    x_dot = np.arange(6.0).reshape(2, 3)
+    value, dot = f.tangent(np.ones((2, 3)), x_dot)
+    assert "own(" in f.tangent_source and not np.shares_memory(dot, x_dot)
+    np.testing.assert_array_equal(dot, x_dot.T)
+    g = load("import numpy as np\n\n\ndef f(x):\n    return np.sin(x)\n")
+    assert "own(" not in g.tangent_source  # a new array already: no copy
