@@ -133,6 +133,7 @@ class Differentiated:
             code = cache.unpacked_code(made)
             compiled = emit.compile_functions(made["text"], f"{self.fn.__qualname__}", self._namespace(), code)
             self._compiled[mode] = compiled[made["name"]]
+            self._take_defaults(mode)
             if made.get("firstcall"):
                 from . import firstcall  # only for array code: it imports NumPy
 
@@ -140,6 +141,15 @@ class Differentiated:
             self._sources[mode] = made["source"]
         self._loaded.add(mode)
         self._wrt_names = list(wrt)
+
+    def _take_defaults(self, mode: str) -> None:
+        """The gradient takes the function's parameters, in order: so it takes their defaults too.
+
+        (The tangent and the adjoint take every argument: their tangents or seed come after.)
+        """
+        fn, code = self._compiled[mode], getattr(self.fn, "__code__", None)
+        if mode == "grad" and code is not None and fn.__code__.co_argcount == code.co_argcount:
+            fn.__defaults__ = getattr(self.fn, "__defaults__", None)
 
     def _cache_key(self) -> str | None:
         """The cache key of this function and options, or None when it has no file to key by (computed once)."""
