@@ -234,22 +234,13 @@ def _owned_returns(body: list[ir.Stmt], given: list[str]) -> list[ir.Stmt]:
             return E.tuple_([own(e.value) for e in node.elements])
         return node
 
-    def block(stmts: list[ir.Stmt]) -> list[ir.Stmt]:
-        out: list[ir.Stmt] = []
-        for stmt in stmts:
-            if isinstance(stmt, ir.Return):
-                value, dots = (e.value for e in stmt.value.elements)  # type: ignore[attr-defined]
-                stmt = ir.Return(E.tuple_([value, own(dots)]), stmt.origin)
-            elif isinstance(stmt, ir.If):
-                stmt = ir.If(stmt.test, block(stmt.body), block(stmt.orelse), stmt.origin)
-            elif isinstance(stmt, ir.For):
-                stmt = ir.For(stmt.target, stmt.iter, block(stmt.body), stmt.origin)
-            elif isinstance(stmt, ir.While):
-                stmt = ir.While(stmt.test, block(stmt.body), stmt.origin)
-            out.append(stmt)
-        return out
+    def owned_return(stmt: ir.Stmt) -> ir.Stmt:
+        if not isinstance(stmt, ir.Return):
+            return stmt
+        value, dots = (e.value for e in stmt.value.elements)  # type: ignore[attr-defined]
+        return ir.Return(E.tuple_([value, own(dots)]), stmt.origin)
 
-    return block(body)
+    return ir.each(body, owned_return)
 
 
 def zeros_like(value: E.Expr) -> E.Expr:

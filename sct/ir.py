@@ -14,7 +14,7 @@ Expressions are libcst nodes, so any stage's program prints as Python
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Union
+from typing import Any, Callable, Iterator, Union
 
 import libcst as cst
 
@@ -272,6 +272,22 @@ def walk(body: list[Stmt]) -> Iterator[Stmt]:
             yield from walk(stmt.orelse)
         elif isinstance(stmt, (For, While)):
             yield from walk(stmt.body)
+
+
+def each(body: list[Stmt], change: Callable[[Stmt], Stmt]) -> list[Stmt]:
+    """``change`` applied to every simple statement, nested ones included."""
+    out: list[Stmt] = []
+    for stmt in body:
+        if isinstance(stmt, If):
+            stmt = If(stmt.test, each(stmt.body, change), each(stmt.orelse, change), stmt.origin)
+        elif isinstance(stmt, For):
+            stmt = For(stmt.target, stmt.iter, each(stmt.body, change), stmt.origin)
+        elif isinstance(stmt, While):
+            stmt = While(stmt.test, each(stmt.body, change), stmt.origin)
+        else:
+            stmt = change(stmt)
+        out.append(stmt)
+    return out
 
 
 def assigned(body: list[Stmt]) -> set[str]:

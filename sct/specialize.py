@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
 
 import libcst as cst
 
@@ -127,22 +126,6 @@ def _compare(op: str) -> cst.Comparison:
     return cst.parse_expression(f"z {op} 0")  # type: ignore[return-value]
 
 
-def _each(body: list[ir.Stmt], change: Callable[[ir.Stmt], ir.Stmt]) -> list[ir.Stmt]:
-    """``change`` applied to every simple statement, nested ones included."""
-    out: list[ir.Stmt] = []
-    for stmt in body:
-        if isinstance(stmt, ir.If):
-            stmt = ir.If(stmt.test, _each(stmt.body, change), _each(stmt.orelse, change), stmt.origin)
-        elif isinstance(stmt, ir.For):
-            stmt = ir.For(stmt.target, stmt.iter, _each(stmt.body, change), stmt.origin)
-        elif isinstance(stmt, ir.While):
-            stmt = ir.While(stmt.test, _each(stmt.body, change), stmt.origin)
-        else:
-            stmt = change(stmt)
-        out.append(stmt)
-    return out
-
-
 def _inline_one(stmt: ir.Stmt) -> ir.Stmt:
     """``relu(z)`` and ``heaviside(...)`` of one statement, inline."""
     if isinstance(stmt, ir.Assign) and stmt.op == "sct.relu":
@@ -156,7 +139,7 @@ def _inline_one(stmt: ir.Stmt) -> ir.Stmt:
 
 
 def _inline(body: list[ir.Stmt]) -> list[ir.Stmt]:
-    return _each(body, _inline_one)
+    return ir.each(body, _inline_one)
 
 
 def gradient(adjoint: ir.Function, name: str) -> ir.Function:
@@ -167,7 +150,7 @@ def gradient(adjoint: ir.Function, name: str) -> ir.Function:
     body = _block([start] + adjoint.body, {})
     if not adjoint.arrays:
         body = _inline(body)
-    body = prune(_each(body, _return_single), set())
+    body = prune(ir.each(body, _return_single), set())
     return dataclasses.replace(adjoint, name=name, params=list(params), body=body)
 
 
@@ -189,7 +172,7 @@ def forward_gradient(tangent: ir.Function, name: str) -> ir.Function:
     """``tangent`` of one parameter, its tangent fixed at 1, returning the derivative alone."""
     *params, dot = tangent.params
     start = ir.Assign(dot, E.number(1), None, (), ir.Origin(0, ""))
-    body = _block([start] + _each(tangent.body, _return_dot), {})
+    body = _block([start] + ir.each(tangent.body, _return_dot), {})
     if not tangent.arrays:
         body = _inline(body)
     body = prune(body, set())
