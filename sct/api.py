@@ -121,10 +121,10 @@ class Differentiated:
         except SyntaxError as exc:  # pragma: no cover - a bug in sct
             raise InternalError(f"generated code does not compile: {exc}\n{text}") from None
         made = {"text": text, "name": name, "source": readable, **cache.packed_code(text, code)}
-        if mode == "grad" and result.grad.arrays:  # NumPy is imported already: so may firstcall be
-            from . import firstcall
+        if mode == "grad" and result.grad.arrays:  # NumPy is imported already: so may decidable be
+            from . import decidable
 
-            if firstcall.eligible(readable):
+            if decidable.eligible(readable):
                 made["firstcall"] = True  # straight-line array code: specialised to its first call's shapes
         return made
 

@@ -16,7 +16,7 @@ import pytest
 from helpers import check_array_derivatives
 
 import sct
-from sct import firstcall
+from sct import decidable
 
 MLP = """\
 import numpy as np
@@ -162,7 +162,7 @@ def test_a_global_array_or_int_is_not_guarded_so_not_specialised(load, line: str
     ],
 )
 def test_eligible_from_the_source_alone(source: str, expected: bool) -> None:
-    assert firstcall.eligible(source) is expected
+    assert decidable.eligible(source) is expected
 
 
 def test_scalar_code_is_left_as_generated(load) -> None:
@@ -214,3 +214,15 @@ def test_a_traceback_through_the_specialised_gradient_shows_its_lines(load) -> N
         f.grad(x, None)  # not guarded: the general gradient runs, and raises
     shown = "".join(traceback.format_exception(caught.value))
     assert '<sct specialised f_grad #' in shown and "return f_grad_general(x, y)" in shown, shown
+
+
+def test_a_bug_in_specialising_is_an_internal_error(load, monkeypatch) -> None:
+    from sct import refold
+
+    def broken(source: str) -> str:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(refold, "refold", broken)
+    f = load(MLP, wrt=("W1", "b1", "W2", "b2"))
+    with pytest.raises(sct.errors.InternalError, match="specialising f_grad at its first call failed"):
+        f.grad(*_mlp_args())
