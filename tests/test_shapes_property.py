@@ -13,7 +13,9 @@ two values, sometimes a reduction along an axis first, with or without
 
 1. the tangent agrees with central differences and the adjoint with the
    tangent (the dot-product identity), each adjoint of its parameter's shape;
-2. ``.grad`` equals the adjoint with seed 1 (for a function returning a number).
+2. ``.grad`` equals the adjoint with seed 1 (for a function returning a
+   number), at its first call, at later ones (specialised to the first
+   call's shapes, :mod:`sct.firstcall`), and at a point of other shapes.
 
 ``SCT_HYPOTHESIS_EXAMPLES`` (default 30) sets the number of programs; the
 examples are derandomized, so CI is reproducible.
@@ -66,11 +68,13 @@ def programs(draw: st.DrawFn) -> tuple[str, tuple[object, ...], str]:
         lines.append(f"    s = np.sum({last} + 0.0 * a, axis=0)")
         lines.append("    return np.mean(np.tanh(s) * s)")
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
-    shapes = [draw(st.sampled_from(SHAPES)) for _ in range(3)]
-    if ending in ("axis", "keepdims"):
-        shapes[0] = (3, 4)
-    point = tuple(float(rng.uniform(0.5, 1.5)) if s == "float" else rng.uniform(-1.0, 1.0, size=s) for s in shapes)
-    return "import numpy as np\n\n\ndef f(a, b, c):\n" + "\n".join(lines) + "\n", point, ending
+    points = []
+    for _ in range(2):  # the second: other shapes, for the gradient specialised to the first's
+        shapes = [draw(st.sampled_from(SHAPES)) for _ in range(3)]
+        if ending in ("axis", "keepdims"):
+            shapes[0] = (3, 4)
+        points.append(tuple(float(rng.uniform(0.5, 1.5)) if s == "float" else rng.uniform(-1.0, 1.0, size=s) for s in shapes))
+    return "import numpy as np\n\n\ndef f(a, b, c):\n" + "\n".join(lines) + "\n", points[0], ending, points[1]
 
 
 @settings(
@@ -83,14 +87,18 @@ def programs(draw: st.DrawFn) -> tuple[str, tuple[object, ...], str]:
 )
 @given(programs())
 def test_random_broadcasting_programs(tmp_path_factory, program) -> None:
-    text, point, ending = program
+    text, point, ending, other = program
     note(text)
     note(repr([np.shape(p) for p in point]))
     f = load_function(tmp_path_factory.mktemp("prog"), text)
     note(f.adjoint_source)
     check_array_derivatives(f.fn, f.tangent, f.adjoint, point, (0, 1, 2))
     if ending != "array":
-        grads, full = f.grad(*point), f.adjoint(*point, 1.0)
-        for g, expected, p in zip(grads, full, point):
-            np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
-            assert np.shape(g) == np.shape(p)
+        # the first call specialises the gradient to these shapes (sct.firstcall); then other
+        # shapes take the general one, and these the specialised one: the adjoint's numbers each time
+        for at in (point, point, other, point):
+            grads, full = f.grad(*at), f.adjoint(*at, 1.0)
+            for g, expected, p in zip(grads, full, at):
+                np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
+                assert np.shape(g) == np.shape(p) and type(g) is type(expected)
+        note(f.specialized_source)
