@@ -9,7 +9,9 @@ Contract (relied on by tests, the CLI and users):
   parameter; ``.adjoint(*args, value_bar)`` -> tuple of one adjoint per wrt
   parameter (always a tuple); ``.grad(*args)`` is ``.adjoint(*args, 1)``,
   or its one element when one parameter is differentiated (the derivative
-  itself, as ``jax.grad`` and ``autograd.grad`` give it).
+  itself, as ``jax.grad`` and ``autograd.grad`` give it), and takes the
+  function's default arguments. The gradient of straight-line NumPy code
+  specialises itself at its first call (``.specialized_source``).
 - ``.tangent_source`` / ``.adjoint_source`` are the generated source, and
   ``.tangent`` / ``.adjoint`` are the functions compiled from exactly that text.
 
@@ -233,7 +235,9 @@ class Differentiated:
 
         Reading ``f.grad`` makes (or loads) the generated ``<name>_grad`` and
         returns it itself, no wrapper (:mod:`sct.specialize`: the adjoint with
-        the seed fixed at 1, shown by ``.grad_source``). A function returning
+        the seed fixed at 1, shown by ``.grad_source``); for straight-line
+        NumPy code, a function that becomes, at its first call, that gradient
+        specialised to the call's shapes (:mod:`sct.firstcall`). A function returning
         several values has none: then it is ``adjoint(*args, 1)`` (an exact
         seed: Fractions stay Fractions).
         """
