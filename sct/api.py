@@ -25,12 +25,13 @@ cached (:mod:`sct.cache`) in one entry per function and options.
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import cache, calls, emit, pipeline, source
-from .errors import InternalError, SctError
+from .errors import InternalError, SctError, UsageError
 
 
 class Differentiated:
@@ -238,14 +239,21 @@ class Differentiated:
         the seed fixed at 1, shown by ``.grad_source``); for straight-line
         NumPy code, a function that becomes, at its first call, that gradient
         specialised to the call's shapes (:mod:`sct.firstcall`). A function returning
-        several values has none: then it is ``adjoint(*args, 1)`` (an exact
-        seed: Fractions stay Fractions).
+        several values has none (a UsageError says so). Where making the
+        gradient failed (a warning says so), it is ``adjoint(*args, 1)``.
         """
         self._load("grad")
         return self._compiled.get("grad") or self._seeded_adjoint
 
-    def _seeded_adjoint(self, *args: Any) -> Any:
-        grads = self.adjoint(*args, 1)
+    def _seeded_adjoint(self, *args: Any, **kwargs: Any) -> Any:
+        if self.transformed.normalized_returns > 0:
+            raise UsageError(
+                f"{self.fn.__name__!r} returns several values: a gradient is of a function returning one",
+                hint="call .adjoint(*args, (y1_bar, y2_bar, ...)) with one seed per value, or differentiate one value",
+            )
+        bound = inspect.signature(self.fn).bind(*args, **kwargs)
+        bound.apply_defaults()  # the adjoint takes every argument: the seed comes after them
+        grads = self.adjoint(*bound.args, 1)
         return grads[0] if len(grads) == 1 else grads
 
     @property
