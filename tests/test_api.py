@@ -272,14 +272,6 @@ def test_grad_takes_the_functions_defaults(tmp_path, wrt) -> None:
     assert d.grad(0.3, 1.0) != expected and d.value_and_grad(0.3) == (d.fn(0.3), expected)
 
 
-def test_grad_of_several_values_is_a_usage_error(tmp_path) -> None:
-    d = load_function(tmp_path, "def f(x, y=3.0):\n    return x * y, x + y\n")
-    with pytest.raises(sct.errors.UsageError, match="returns several values") as caught:
-        d.grad(2.0)
-    assert ".adjoint(*args, (y1_bar, y2_bar, ...))" in str(caught.value)
-    assert d.adjoint(2.0, 3.0, (1.0, 0.0)) == (3.0, 2.0)
-
-
 def test_array_grad_takes_the_functions_defaults(tmp_path) -> None:
     import numpy as np
     d = load_function(tmp_path, "import numpy as np\n\ndef f(x, w, scale=2.0):\n    return np.sum(np.tanh(x @ w) * scale)\n")

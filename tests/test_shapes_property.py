@@ -15,7 +15,9 @@ two values, sometimes a reduction along an axis first, with or without
    tangent (the dot-product identity), each adjoint of its parameter's shape;
 2. ``.grad`` equals the adjoint with seed 1 (for a function returning a
    number), at its first call, at later ones (specialised to the first
-   call's shapes, :mod:`sct.firstcall`), and at a point of other shapes.
+   call's shapes, :mod:`sct.firstcall`), and at a point of other shapes;
+3. every array the tangent, the adjoint and the gradient return is its own:
+   writeable, sharing memory with no other and with no argument or seed.
 
 ``SCT_HYPOTHESIS_EXAMPLES`` (default 30) sets the number of programs; the
 examples are derandomized, so CI is reproducible.
@@ -77,6 +79,15 @@ def programs(draw: st.DrawFn) -> tuple[str, tuple[object, ...], str]:
     return "import numpy as np\n\n\ndef f(a, b, c):\n" + "\n".join(lines) + "\n", points[0], ending, points[1]
 
 
+def _assert_own(derivatives: tuple, given: tuple) -> None:
+    """No returned array shares memory with another or with an argument, and none is read-only."""
+    arrays = [d for d in derivatives if isinstance(d, np.ndarray)]
+    for k, d in enumerate(arrays):
+        assert d.flags.writeable
+        for other in arrays[k + 1 :] + [a for a in given if isinstance(a, np.ndarray)]:
+            assert not np.shares_memory(d, other)
+
+
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -93,6 +104,10 @@ def test_random_broadcasting_programs(tmp_path_factory, program) -> None:
     f = load_function(tmp_path_factory.mktemp("prog"), text)
     note(f.adjoint_source)
     check_array_derivatives(f.fn, f.tangent, f.adjoint, point, (0, 1, 2))
+    seed = np.ones(np.shape(f.fn(*point)))
+    _assert_own(f.adjoint(*point, seed), (*point, seed))
+    dots = tuple(np.ones(np.shape(p)) if np.ndim(p) else 1.0 for p in point)
+    _assert_own(f.tangent(*point, *dots)[1:], (*point, *dots))
     if ending != "array":
         # the first call specialises the gradient to these shapes (sct.firstcall); then other
         # shapes take the general one, and these the specialised one: the adjoint's numbers each time
@@ -101,4 +116,5 @@ def test_random_broadcasting_programs(tmp_path_factory, program) -> None:
             for g, expected, p in zip(grads, full, at):
                 np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
                 assert np.shape(g) == np.shape(p) and type(g) is type(expected)
+            _assert_own(grads, at)
         note(f.specialized_source)

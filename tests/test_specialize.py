@@ -64,8 +64,10 @@ def test_grad_of_array_code(load) -> None:
 def test_a_function_returning_several_values_has_no_grad(load) -> None:
     f = load("def f(x, y):\n    return x * y, x + y\n")
     assert f.grad_source == ""
-    with pytest.raises(TypeError):
-        f.grad(1.0, 2.0)  # adjoint(*args, 1): a tuple result needs a tuple of adjoints
+    with pytest.raises(sct.errors.UsageError, match="returns several values") as caught:
+        f.grad(1.0, 2.0)  # a tuple result needs a tuple of adjoints: the error says how to give them
+    assert ".adjoint(*args, (y1_bar, y2_bar, ...))" in str(caught.value)
+    assert f.adjoint(1.0, 2.0, (1.0, 0.0)) == (2.0, 1.0)
 
 
 def test_value_and_grad_uses_the_gradient(load) -> None:
