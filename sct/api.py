@@ -264,7 +264,8 @@ class Differentiated:
 
     @property
     def specialized_source(self) -> str:
-        """The gradient as specialised to its first call's shapes and dtypes (:mod:`sct.firstcall`).
+        """The gradient as specialised to its first call's shapes and dtypes (:mod:`sct.firstcall`;
+        ``firstcall.variants(f.grad)`` lists those made for later new shapes too).
 
         Empty before that call, and for a gradient that is not specialised
         (scalar code, branches or loops, shapes that values decide).

@@ -12,7 +12,9 @@ argument *types, shapes and dtypes* fix is written out
 ``64``), behind a guard that checks exactly those: an ndarray's type, shape
 and dtype, a number's type (an int's or bool's value too, since it can be a
 shape). Every later call that passes the guard runs the written-out copy;
-any other takes the gradient as generated. Results are the same numbers:
+any other goes on to a copy specialised to its own shapes, made the same way
+at its first call (up to :data:`VARIANTS` copies), and past the last one to
+the gradient as generated. Results are the same numbers:
 each written-out form was evaluated on the first call's values and compared
 with the helper's result (same type, shape, dtype and values, or the very
 same object), and a call whose form did not match stays a call.
@@ -88,20 +90,22 @@ def _same(out: Any, written: Any) -> bool:
 
 # ---- the written-out copy ----
 
-GUARD_NOTE = (
-    "# specialised to the first call's argument types, shapes and dtypes (sct.firstcall);\n"
-    "# other arguments take the gradient as generated\n"
-)
+GUARD_NOTE = "# specialised to the first call's argument types, shapes and dtypes (sct.firstcall);\n"
+OTHERS = {
+    True: "# other arguments take the gradient as generated\n",
+    False: "# other arguments go on to a gradient specialised to the next new ones\n",
+}
+VARIANTS = 4  # specialisations made for one gradient, at most: the first call's and three more
 
 
-def _guard(params: list[str], terms: list[str], general: str, indent: str) -> str:
-    call = f"return {general}({', '.join(params)})"
+def _guard(params: list[str], terms: list[str], fallback: str, last: bool, indent: str) -> str:
+    call = f"return {fallback}({', '.join(params)})"
     inner = indent + "    "
-    note = "".join(indent + line for line in GUARD_NOTE.splitlines(keepends=True))
+    note = "".join(indent + line for line in (GUARD_NOTE + OTHERS[last]).splitlines(keepends=True))
     one = f"{indent}if not ({' and '.join(terms)}):\n"
     head = one if len(one) <= 89 else f"{indent}if not (\n{inner}{terms[0]}\n" + "".join(f"{inner}and {t}\n" for t in terms[1:]) + f"{indent}):\n"
     if len(inner + call) > 88:
-        call = f"return {general}(\n{inner}    {', '.join(params)}\n{inner})"
+        call = f"return {fallback}(\n{inner}    {', '.join(params)}\n{inner})"
     return note + head + inner + call + "\n"
 
 
@@ -109,12 +113,14 @@ Site = tuple[ast.Call, Callable[..., "str | None"]]  # a helper call, and what d
 
 
 def specialise(
-    general: Callable[..., Any], source: str, args: tuple[Any, ...], names: dict[str, Any]
+    general: Callable[..., Any], source: str, args: tuple[Any, ...], names: dict[str, Any], fallback: Callable[..., Any] | None = None
 ) -> tuple[Callable[..., Any] | None, str, Any]:
     """``(specialised function or None, its source, general(*args))``: the first call, run once.
 
-    ``names``: a copy of ``general``'s globals, where the specialised function is compiled.
+    ``names``: a copy of ``general``'s globals, where the specialised function is compiled;
+    ``fallback``: what its guard calls for other arguments (``general`` unless said).
     """
+    fallback = fallback or general
     fn = decidable.function(source)
     namespace = general.__globals__
     params = [a.arg for a in fn.args.args] if fn is not None else []
@@ -124,7 +130,9 @@ def specialise(
     sites = _sites(fn, params, namespace)
     result, recorded = _recorded_run(fn, source, sites, namespace, args)  # the user's errors raise here
     try:
-        text = _written_out(fn, source, sites, recorded, names, _guard(params, terms, _bind(names, f"{fn.name}_general", general), _indent(source, fn)))
+        last = fallback is general
+        other = _bind(names, f"{fn.name}_{'general' if last else 'other'}", fallback)
+        text = _written_out(fn, source, sites, recorded, names, _guard(params, terms, other, last, _indent(source, fn)))
         if not text:
             return None, "", result
         made: dict[str, Any] = {}
@@ -213,14 +221,17 @@ def _indent(source: str, fn: ast.FunctionDef) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def entry(general: Callable[..., Any], source: str) -> Callable[..., Any]:
+def entry(general: Callable[..., Any], source: str, variants: int = VARIANTS) -> Callable[..., Any]:
     """A function with ``general``'s signature that, at its first call, becomes the specialised gradient.
 
     It becomes it by taking its code (``__code__`` is writable): whoever holds
     the function, ``f.grad`` read once, runs the specialised code with no
-    wrapper around it. First-call arguments that cannot be guarded (a list, an
-    object of the user's) make it the gradient as generated instead. A first
-    call that raises decides nothing: the next call tries again.
+    wrapper around it. Its guard sends other arguments to another such
+    function, which specialises itself to the next new shapes, up to
+    ``variants`` specialisations in all; then to the gradient as generated.
+    First-call arguments that cannot be guarded (a list, an object of the
+    user's) make it the gradient as generated instead. A first call that
+    raises decides nothing: the next call tries again.
     """
     fn = decidable.function(source)
     params = [a.arg for a in fn.args.args] if fn is not None else []
@@ -236,6 +247,7 @@ def entry(general: Callable[..., Any], source: str) -> Callable[..., Any]:
     gradient.__wrapped__ = general  # type: ignore[attr-defined]
     gradient.specialized_source = ""  # type: ignore[attr-defined]
     gradient._sct_source = source  # type: ignore[attr-defined]
+    gradient._sct_variants = variants  # type: ignore[attr-defined]
     return gradient
 
 
@@ -243,7 +255,19 @@ def _first_call(gradient: Any, args: tuple[Any, ...]) -> Any:
     general = gradient.__wrapped__
     if gradient.specialized_source:  # another thread made it meanwhile
         return gradient(*args)
-    specialised, text, result = specialise(general, gradient._sct_source, args, gradient.__globals__)
+    more = gradient._sct_variants - 1
+    fallback = entry(general, gradient._sct_source, more) if more > 0 else general
+    specialised, text, result = specialise(general, gradient._sct_source, args, gradient.__globals__, fallback)
     gradient.__code__ = (specialised or general).__code__  # both read their globals from this namespace
     gradient.specialized_source = text
+    gradient._sct_next = fallback if specialised is not None else None
     return result
+
+
+def variants(gradient: Any) -> list[str]:
+    """The sources of the specialisations made so far, the first call's first."""
+    out: list[str] = []
+    while gradient is not None and getattr(gradient, "specialized_source", ""):
+        out.append(gradient.specialized_source)
+        gradient = getattr(gradient, "_sct_next", None)
+    return out

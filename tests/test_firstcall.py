@@ -2,13 +2,15 @@
 
 Specification: after one call, ``f.grad`` runs a copy of the generated
 gradient in which the helper calls that the arguments' types, shapes and
-dtypes decide are written out, behind a guard on exactly those. It gives the
-same numbers as the gradient as generated, for the guarded arguments and for
-any others; what is not straight-line, or reads what could change a shape,
-is not specialised.
+dtypes decide are written out, behind a guard on exactly those; new shapes
+get copies of their own, up to four. It gives the same numbers as the
+gradient as generated, for the guarded arguments and for any others; what is
+not straight-line, or reads what could change a shape, is not specialised.
 """
 
 from __future__ import annotations
+
+import re
 
 import black
 import numpy as np
@@ -16,7 +18,7 @@ import pytest
 from helpers import check_array_derivatives
 
 import sct
-from sct import decidable
+from sct import decidable, firstcall
 
 MLP = """\
 import numpy as np
@@ -49,7 +51,7 @@ def test_the_mlp_gradient_is_written_out_after_its_first_call(load) -> None:
         assert helper not in text, text
     for written in ("b2_bar = P_bar.sum(axis=0)", "H_bar = t3_bar * W2.T", "W1_bar = X.T @ t2_bar", "P_bar = 1 / 8 * 2 * t4", "H = np.tanh(X @ W1 + b1)"):
         assert written in text, text
-    assert "and W1.shape == (3, 5)" in text and "return f_grad_general(W1, b1, W2, b2, X, Y)" in text
+    assert "and W1.shape == (3, 5)" in text and "return f_grad_other(W1, b1, W2, b2, X, Y)" in text
     second = f.grad(*args)
     general = _general(f)(*args)
     for a, b, c in zip(first, second, general):
@@ -69,7 +71,7 @@ def test_the_specialised_gradient_is_a_derivative(load) -> None:
     check_array_derivatives(f.fn, f.tangent, adjoint, args, (0, 1, 2, 3))
 
 
-def test_other_shapes_and_dtypes_take_the_gradient_as_generated(load) -> None:
+def test_other_shapes_and_dtypes_give_the_generated_gradients_numbers(load) -> None:
     f = load(MLP, wrt=("W1", "b1", "W2", "b2"))
     f.grad(*_mlp_args(8))
     for args in (_mlp_args(5), _mlp_args(8, np.float32)):
@@ -82,6 +84,19 @@ def test_other_shapes_and_dtypes_take_the_gradient_as_generated(load) -> None:
     got = f.grad(W1, b1, W2, wide, X, Y)
     assert got[3].shape == (8, 1)
     np.testing.assert_array_equal(got[3], _general(f)(W1, b1, W2, wide, X, Y)[3])
+
+
+def test_new_shapes_get_specialisations_of_their_own_up_to_four(load) -> None:
+    f = load(MLP, wrt=("W1", "b1", "W2", "b2"))
+    batches = [8, 5, 3, 9, 11, 8, 11, 3]
+    for batch in batches:
+        args = _mlp_args(batch)
+        for a, b in zip(f.grad(*args), _general(f)(*args)):
+            assert np.array_equal(a, b)
+    made = firstcall.variants(f.grad)
+    assert [re.search(r"X.shape == \((\d+), 3\)", text).group(1) for text in made] == ["8", "5", "3", "9"]
+    assert all("return f_grad_other(" in text for text in made[:3]) and "return f_grad_general(" in made[3]
+    assert "# other arguments take the gradient as generated" in made[3]
 
 
 def test_an_int_argument_is_guarded_by_its_value(load) -> None:
@@ -213,7 +228,7 @@ def test_a_traceback_through_the_specialised_gradient_shows_its_lines(load) -> N
     with pytest.raises(TypeError) as caught:
         f.grad(x, None)  # not guarded: the general gradient runs, and raises
     shown = "".join(traceback.format_exception(caught.value))
-    assert '<sct specialised f_grad #' in shown and "return f_grad_general(x, y)" in shown, shown
+    assert '<sct specialised f_grad #' in shown and "return f_grad_other(x, y)" in shown, shown
 
 
 def test_a_bug_in_specialising_is_an_internal_error(load, monkeypatch) -> None:
