@@ -2,10 +2,10 @@
 
 Contract: for a gradient that :func:`sct.decidable.eligible` accepts
 (straight-line code calling a helper of :mod:`sct.arrays` that tests shapes
-at run time), :func:`entry` wraps the
-compiled gradient: the first call runs it with its helper calls recorded,
-and compiles a copy in which every call whose outcome the first call's
-argument *types, shapes and dtypes* fix is written out
+at run time), :func:`entry` wraps the compiled gradient: the first call runs
+it with its helper calls recorded, and compiles a copy in which every call
+whose outcome the first call's argument *types, shapes and dtypes* fix is
+written out
 (``unbroadcast(t4_bar, P)`` is ``t4_bar``, ``unbroadcast(P_bar, b2)`` is
 ``P_bar.sum(axis=0)``, ``like(W1_bar, W1)`` is ``W1_bar``,
 ``matmul_vjp_a(t3_bar, H, W2)`` is ``t3_bar @ W2.T``, ``np.size(t4)`` is
@@ -14,9 +14,9 @@ and dtype, a number's type (an int's or bool's value too, since it can be a
 shape). Every later call that passes the guard runs the written-out copy;
 any other goes on to a copy specialised to its own shapes, made the same way
 at its first call (up to :data:`VARIANTS` copies), and past the last one to
-the gradient as generated. Results are the same numbers:
-each written-out form was evaluated on the first call's values and compared
-with the helper's result (same type, shape, dtype and values, or the very
+the gradient as generated. Results are the same numbers: each written-out
+form was evaluated on the first call's values and compared with the helper's
+result (same type, shape, dtype and values, or the very
 same object), and a call whose form did not match stays a call.
 
 Why it is sound: in straight-line code every value's type, shape and dtype
@@ -27,8 +27,10 @@ hold is read as a value (:func:`sct.decidable.sound_names`). Anything else
 is not specialised: the gradient as generated runs.
 
 The specialised function's source is ``grad.specialized_source`` ("" before
-a first call, or when there is none); :mod:`sct.refold` folds the one-use
-temporaries of its forward sweep back into the user's own expressions.
+a first call, or when there is none), and :func:`variants` lists every copy
+made; :mod:`sct.refold` folds the one-use temporaries of its forward sweep
+back into the user's own expressions. A failure while building a copy (not
+while running the user's code) is an :class:`~sct.errors.InternalError`.
 """
 
 from __future__ import annotations
