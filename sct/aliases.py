@@ -5,7 +5,8 @@ forward and reverse sweep) and the names it returns, one per differentiated
 parameter, and gives the returned names whose array may also be another
 returned adjoint's, or one of the function's parameters, or a read-only
 broadcast view: each of those is returned as a copy (the tangent asks the same of its returned tangents and
-the tangents it was given), so that a caller who updates one gradient in place
+the tangents it was given, through the two steps :func:`may_be` and
+:func:`shared`), so that a caller who updates one gradient in place
 (``w -= lr * w_bar`` is not that, but ``w_bar *= 0.5`` is) changes nothing
 else. Without it, ``np.sum((x + y) * z)`` returned one array as both
 ``x_bar`` and ``y_bar``: ``unbroadcast(t1_bar, x)`` is ``t1_bar`` itself
@@ -72,8 +73,10 @@ def _may_be(node: cst.CSTNode, env: dict[str, Roots]) -> Roots:
         return args
     out: Roots = frozenset()
     for child in node.children:
-        if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Element, cst.Arg)):
-            out |= _may_be(child.value if isinstance(child, (cst.Element, cst.Arg)) else child, env)
+        if isinstance(child, (cst.Element, cst.Arg)):
+            child = child.value
+        if isinstance(child, cst.BaseExpression):
+            out |= _may_be(child, env)
     return out
 
 
@@ -107,17 +110,27 @@ def _block(body: list[ir.Stmt], env: dict[str, Roots]) -> None:
             _assign(stmt, env, join=False)
 
 
-def needs_copy(body: list[ir.Stmt], returned: list[str], params: list[str], in_order: bool = True) -> set[str]:
-    """The returned names that may share their array with an earlier returned one or a parameter.
+def may_be(body: list[ir.Stmt], in_order: bool = True) -> dict[str, Roots]:
+    """For each name ``body`` assigns, the names whose arrays it may be.
 
-    ``in_order``: the names are returned at the end of ``body``, so its top-level statements
-    count in order; else (a return inside a branch) every assignment counts wherever it is.
+    ``in_order``: what is asked about is returned at the end of ``body``, so its top-level
+    statements count in order; else (returns inside branches) every assignment counts wherever it is.
     """
     env: dict[str, Roots] = {}
     if in_order:
         _block(body, env)
     else:
         _fixpoint(list(ir.walk(body)), env)
+    return env
+
+
+def needs_copy(body: list[ir.Stmt], returned: list[str], params: list[str]) -> set[str]:
+    """The returned names that may share their array with an earlier returned one or a parameter."""
+    return shared(may_be(body), returned, params)
+
+
+def shared(env: dict[str, Roots], returned: list[str], params: list[str]) -> set[str]:
+    """Of ``returned`` (in order), those that may be a parameter's array, an earlier one's, or a read-only view."""
     taken: set[str] = set(params) | {READ_ONLY}
     out: set[str] = set()
     for name in returned:

@@ -124,7 +124,7 @@ class Differentiated:
         except SyntaxError as exc:  # pragma: no cover - a bug in sct
             raise InternalError(f"generated code does not compile: {exc}\n{text}") from None
         made = {"text": text, "name": name, "source": readable, **cache.packed_code(text, code)}
-        if mode == "grad" and result.grad.arrays:  # NumPy is imported already: so may decidable be
+        if mode == "grad" and grad.arrays:  # NumPy is imported already: so may decidable be
             from . import decidable
 
             if decidable.eligible(readable):

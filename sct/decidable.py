@@ -94,7 +94,7 @@ RESOLVE: dict[Any, Callable[..., str | None]] = {
     arrays.matmul_vjp_b: _matmul_b,
     np.size: _size,
 }
-RESOLVED_NAMES = frozenset({"unbroadcast", "like", "matmul_vjp_a", "matmul_vjp_b", "size"})
+RESOLVED_NAMES = frozenset(helper.__name__ for helper in RESOLVE)  # how eligible() sees them in a source
 
 
 # ---- eligibility, from the source alone ----
@@ -184,8 +184,8 @@ def lookup(parts: list[str], namespace: dict[str, Any]) -> tuple[bool, Any]:
 
 
 def sound_names(fn: ast.FunctionDef, namespace: dict[str, Any]) -> bool:
-    """Every call is to a function whose result's shape follows from its arguments; no global
-    that could change shape between calls is read."""
+    """Every call is to a function whose result's shape follows from its arguments' shapes, and
+    no global whose shape or value the guard does not hold is read as a value."""
     local = {a.arg for a in fn.args.args + fn.args.posonlyargs}
     local |= {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     callees = {id(n.func) for n in ast.walk(fn) if isinstance(n, ast.Call)}

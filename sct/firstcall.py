@@ -78,7 +78,6 @@ def _bind(names: dict[str, Any], wanted: str, value: Any) -> str:
 
 
 _COUNT = itertools.count(1)
-_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant)
 
 
 def _same(out: Any, written: Any) -> bool:
@@ -206,7 +205,7 @@ def _written_out(
             continue
         texts = [refold.segment(data, starts, arg) for arg in node.args]
         if template != "{0}":
-            texts = [t if isinstance(arg, _ATOMS) else f"({t})" for t, arg in zip(texts, node.args)]
+            texts = [t if isinstance(arg, refold.ATOMS) else f"({t})" for t, arg in zip(texts, node.args)]
         edits.append((*refold.span(node, starts), template.format(*texts)))
     if not edits:
         return ""

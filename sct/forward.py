@@ -223,7 +223,8 @@ def _returned_dots(stmt: ir.Return) -> list[str]:
 def _owned_returns(body: list[ir.Stmt], given: list[str]) -> list[ir.Stmt]:
     """``return y, own(y_dot)`` where ``y_dot`` may be a given tangent, or another returned one."""
     returns = [s for s in ir.walk(body) if isinstance(s, ir.Return)]
-    shared = {n for r in returns for n in aliases.needs_copy(body, list(dict.fromkeys(_returned_dots(r))), given, in_order=False)}
+    env = aliases.may_be(body, in_order=False)
+    shared = {n for r in returns for n in aliases.shared(env, list(dict.fromkeys(_returned_dots(r))), given)}
     if not shared:
         return body
 

@@ -29,12 +29,12 @@ _PRECEDENCE = {
 }  # fmt: skip
 _UNARY = 7  # -x, +x, ~x: between the products and **
 _SIMPLE = (ast.Name, ast.Attribute, ast.Constant)  # black's "simple" operands of **
-_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.Tuple, ast.List)
+ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.Tuple, ast.List)  # never need parentheses
 
 
 def _strength(node: ast.AST) -> int | None:
     """How tightly ``node`` binds; None for what is never folded (comparisons, and/or, ...)."""
-    if isinstance(node, _ATOMS):
+    if isinstance(node, ATOMS):
         return 9
     if isinstance(node, ast.BinOp):
         return _PRECEDENCE[type(node.op)]
